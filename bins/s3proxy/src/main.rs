@@ -1,0 +1,128 @@
+//! s3proxy: reads the configuration, builds the parts, runs the server. Nothing else.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use http_frontend::{App, FrontendSettings, SameSite};
+use s3_streamer::{S3Settings, S3Streamer, StaticKeys};
+use s3proxy_config::{Config, RedisTarget};
+use session_store::{AnyStore, MemoryStore, RedisSettings, RedisStore, StoreTtls};
+use sso_client::{SsoClient, SsoSettings};
+
+/// Exit status for a configuration or start-up problem.
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("s3proxy: cannot start, the configuration is invalid:\n{e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("s3proxy: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(config));
+    // Downloads cut by the shutdown timeout must not hold the process up.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("s3proxy: {message}");
+            ExitCode::from(EXIT_CONFIG)
+        }
+    }
+}
+
+async fn run(config: Config) -> Result<(), String> {
+    let ttls = StoreTtls {
+        checked: config.sso_token_check_grace_period,
+        ..StoreTtls::default()
+    };
+    let store = match &config.redis {
+        RedisTarget::Memory => {
+            log::warn!(
+                "sessions are kept in memory (memory://): fine for one local instance, \
+                 wrong for a fleet, and lost on restart"
+            );
+            AnyStore::Memory(MemoryStore::new(ttls))
+        }
+        RedisTarget::Url(url) => {
+            let mut settings = RedisSettings::new(url.clone());
+            settings.ttls = ttls;
+            AnyStore::Redis(
+                RedisStore::new(settings)
+                    .map_err(|e| format!("REDIS_ENDPOINT/VCAP_SERVICES: {e}"))?,
+            )
+        }
+    };
+
+    let sso = SsoClient::new(SsoSettings::new(
+        config.sso_url.clone(),
+        config.sso_url_internal.clone(),
+        config.sso_client_id.clone(),
+        config.sso_client_secret.clone(),
+    ))
+    .map_err(|e| format!("SSO client: {e}"))?;
+
+    let mut s3_settings = S3Settings::new(config.aws_region.clone(), config.bucket.clone());
+    s3_settings.key_prefix = config.key_prefix.clone();
+    s3_settings.endpoint = config.s3_local_endpoint.clone();
+    s3_settings.static_keys = config.aws_keys.as_ref().map(|k| StaticKeys {
+        access_key_id: k.access_key_id.clone(),
+        secret_access_key: k.secret_access_key.clone(),
+    });
+    let s3 = S3Streamer::new(s3_settings)
+        .await
+        .map_err(|e| format!("S3 client: {e}"))?;
+
+    let mut frontend = FrontendSettings::new(config.healthcheck_key.clone());
+    frontend.cookie_samesite = config.cookie_samesite.map(|s| match s {
+        s3proxy_config::SameSite::None => SameSite::None,
+        s3proxy_config::SameSite::Lax => SameSite::Lax,
+        s3proxy_config::SameSite::Strict => SameSite::Strict,
+    });
+    frontend.shutdown_timeout = config.shutdown_timeout;
+    frontend.client_idle_timeout = config.client_idle_timeout;
+
+    let listener = http_frontend::bind(config.port)
+        .await
+        .map_err(|e| format!("PORT: cannot listen on port {}: {e}", config.port))?;
+    log::info!(
+        "s3proxy listening on port {} for bucket {:?} (prefix {:?})",
+        config.port,
+        config.bucket,
+        config.key_prefix
+    );
+    let app = App::new(store, sso, s3, frontend);
+    http_frontend::serve(listener, app, shutdown_signal())
+        .await
+        .map_err(|e| format!("server failed: {e}"))
+}
+
+/// The first SIGTERM or SIGINT. Later ones change nothing: tokio never uninstalls a
+/// handler, so they no longer kill the process while downloads finish.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        log::error!("cannot install signal handlers; stop with SIGKILL");
+        return std::future::pending().await;
+    };
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    log::info!("{name} received");
+}

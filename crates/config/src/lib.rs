@@ -1,0 +1,162 @@
+//! The environment variables of s3proxy, read into one typed, validated [`Config`].
+//!
+//! Every variable of the service is read here, with its default, its precedence rules
+//! (`VCAP_SERVICES` over `REDIS_ENDPOINT`) and its validation. Reading never stops at the
+//! first problem: [`ConfigError`] lists every missing or invalid variable at once, each by
+//! name, and never repeats a variable's value (values may be secrets).
+//!
+//! ```
+//! use s3proxy_config::Config;
+//!
+//! let env = [
+//!     ("PORT", "8080"),
+//!     ("REDIS_ENDPOINT", "redis://127.0.0.1:6379/0"),
+//!     ("SSO_URL", "https://sso.example.com"),
+//!     ("SSO_CLIENT_ID", "id"),
+//!     ("SSO_CLIENT_SECRET", "secret"),
+//!     ("AWS_DEFAULT_REGION", "eu-west-2"),
+//!     ("AWS_S3_BUCKET", "my-bucket/some/prefix"),
+//!     ("AWS_S3_HEALTHCHECK_KEY", "healthcheck.txt"),
+//!     ("KEY_PREFIX", "folder"),
+//! ];
+//! let config = Config::from_vars(env.iter().map(|(k, v)| (k.to_string(), v.to_string()))).unwrap();
+//! assert_eq!(config.sso_url, "https://sso.example.com/");
+//! assert_eq!(config.bucket, "my-bucket");
+//! assert_eq!(config.key_prefix, "some/prefix/folder");
+//!
+//! let err = Config::from_vars(std::iter::empty()).unwrap_err();
+//! assert!(err.to_string().contains("PORT"));
+//! assert!(err.to_string().contains("SSO_CLIENT_SECRET"));
+//! ```
+
+mod raw;
+mod validate;
+
+use std::time::Duration;
+
+pub use validate::{ConfigError, Problem};
+
+/// Where sessions live.
+#[derive(Clone, PartialEq, Eq)]
+pub enum RedisTarget {
+    /// A Redis URL (`redis://`, `rediss://`, `unix://`, `redis+unix://`). May hold a password.
+    Url(String),
+    /// `memory://`: an in-process store, for a single instance only.
+    Memory,
+}
+
+impl std::fmt::Debug for RedisTarget {
+    // The URL may carry a password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RedisTarget::Url(_) => f.write_str("Url(<redacted>)"),
+            RedisTarget::Memory => f.write_str("Memory"),
+        }
+    }
+}
+
+/// The `SameSite` attribute forced on the session cookie by `COOKIE_SAMESITE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SameSite {
+    None,
+    Lax,
+    Strict,
+}
+
+/// Static AWS credentials, from `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AwsKeys {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for AwsKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsKeys")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The whole configuration of the service, validated.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `PORT`: TCP port to listen on, all interfaces.
+    pub port: u16,
+    /// From `VCAP_SERVICES` (wins) or `REDIS_ENDPOINT`.
+    pub redis: RedisTarget,
+    /// `SSO_URL`, always ending with `/`: what the browser is sent to.
+    pub sso_url: String,
+    /// `SSO_URL_INTERNAL` (default `SSO_URL`), always ending with `/`: what the service calls.
+    pub sso_url_internal: String,
+    pub sso_client_id: String,
+    pub sso_client_secret: String,
+    /// `SSO_TOKEN_CHECK_GRACE_PERIOD`: how long a token is trusted without asking the SSO.
+    pub sso_token_check_grace_period: Duration,
+    /// `AWS_DEFAULT_REGION`.
+    pub aws_region: String,
+    /// Static keys; `None` means the default AWS credential chain.
+    pub aws_keys: Option<AwsKeys>,
+    /// The bucket name part of `AWS_S3_BUCKET`.
+    pub bucket: String,
+    /// Path part of `AWS_S3_BUCKET`, then `KEY_PREFIX`, joined with `/`; no leading or
+    /// trailing `/`; empty for none.
+    pub key_prefix: String,
+    /// `AWS_S3_HEALTHCHECK_KEY`: served without login.
+    pub healthcheck_key: String,
+    /// `S3_ENDPOINT_URL`, set only when `S3_USE_LOCAL` is true (path-style addressing then).
+    pub s3_local_endpoint: Option<String>,
+    /// `COOKIE_SAMESITE`; `None` means: `None` behind https, `Lax` otherwise.
+    pub cookie_samesite: Option<SameSite>,
+    /// `SHUTDOWN_TIMEOUT`: how long downloads may run on after SIGTERM.
+    pub shutdown_timeout: Duration,
+    /// `CLIENT_IDLE_TIMEOUT`: a client that reads nothing for this long is disconnected.
+    pub client_idle_timeout: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    // Hand-written so that secrets can never reach a log line through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("port", &self.port)
+            .field("redis", &self.redis)
+            .field("sso_url", &self.sso_url)
+            .field("sso_url_internal", &self.sso_url_internal)
+            .field("sso_client_id", &self.sso_client_id)
+            .field("sso_client_secret", &"<redacted>")
+            .field(
+                "sso_token_check_grace_period",
+                &self.sso_token_check_grace_period,
+            )
+            .field("aws_region", &self.aws_region)
+            .field("aws_keys", &self.aws_keys)
+            .field("bucket", &self.bucket)
+            .field("key_prefix", &self.key_prefix)
+            .field("healthcheck_key", &self.healthcheck_key)
+            .field("s3_local_endpoint", &self.s3_local_endpoint)
+            .field("cookie_samesite", &self.cookie_samesite)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("client_idle_timeout", &self.client_idle_timeout)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_vars(std::env::vars_os().filter_map(|(k, v)| {
+            // A variable with a non-UTF-8 name is none of ours; a non-UTF-8 value of ours is
+            // kept lossily so validation reports it instead of ignoring it.
+            Some((k.into_string().ok()?, v.to_string_lossy().into_owned()))
+        }))
+    }
+
+    /// Reads the given variables (for tests and embedding).
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let raw = raw::RawEnv::from_vars(vars)?;
+        validate::validate(raw)
+    }
+}

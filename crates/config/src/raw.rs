@@ -1,0 +1,42 @@
+//! The variables as strings, before any validation.
+
+use serde::Deserialize;
+
+use crate::validate::{ConfigError, Problem};
+
+/// Every variable is optional here so that envy never stops at the first missing one:
+/// validation then names all problems at once.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) struct RawEnv {
+    pub port: Option<String>,
+    pub vcap_services: Option<String>,
+    pub redis_endpoint: Option<String>,
+    pub sso_url: Option<String>,
+    pub sso_url_internal: Option<String>,
+    pub sso_client_id: Option<String>,
+    pub sso_client_secret: Option<String>,
+    pub sso_token_check_grace_period: Option<String>,
+    pub aws_default_region: Option<String>,
+    pub aws_access_key_id: Option<String>,
+    pub aws_secret_access_key: Option<String>,
+    pub aws_s3_bucket: Option<String>,
+    pub aws_s3_healthcheck_key: Option<String>,
+    pub key_prefix: Option<String>,
+    pub s3_use_local: Option<String>,
+    pub s3_endpoint_url: Option<String>,
+    pub cookie_samesite: Option<String>,
+    pub shutdown_timeout: Option<String>,
+    pub client_idle_timeout: Option<String>,
+}
+
+impl RawEnv {
+    pub(crate) fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<RawEnv, ConfigError> {
+        // Only our own names reach envy: an unrelated variable can never make parsing fail.
+        envy::from_iter(vars).map_err(|e| ConfigError {
+            problems: vec![Problem::new("environment", format!("unreadable: {e}"))],
+        })
+    }
+}

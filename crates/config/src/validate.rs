@@ -1,0 +1,303 @@
+//! From strings to a [`Config`], collecting every problem.
+
+use std::time::Duration;
+
+use crate::raw::RawEnv;
+use crate::{AwsKeys, Config, RedisTarget, SameSite};
+
+/// One invalid or missing variable. `message` never contains the variable's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl Problem {
+    pub(crate) fn new(variable: &'static str, message: impl Into<String>) -> Problem {
+        Problem {
+            variable,
+            message: message.into(),
+        }
+    }
+}
+
+/// Every problem found in the environment, one per line when displayed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", render(.problems))]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+fn render(problems: &[Problem]) -> String {
+    let lines: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{}: {}", p.variable, p.message))
+        .collect();
+    lines.join("\n")
+}
+
+const DEFAULT_GRACE_PERIOD: u64 = 3600;
+const DEFAULT_SHUTDOWN_TIMEOUT: u64 = 10;
+const DEFAULT_CLIENT_IDLE_TIMEOUT: u64 = 300;
+
+/// Collects problems while each variable is read, so one pass reports them all.
+#[derive(Default)]
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn problem(&mut self, variable: &'static str, message: impl Into<String>) {
+        self.problems.push(Problem::new(variable, message));
+    }
+
+    fn required(&mut self, variable: &'static str, value: Option<String>) -> String {
+        match non_empty(value) {
+            Some(v) => v,
+            None => {
+                self.problem(variable, "is required but not set");
+                String::new()
+            }
+        }
+    }
+
+    fn seconds(&mut self, variable: &'static str, value: Option<String>, default: u64) -> Duration {
+        match non_empty(value) {
+            None => Duration::from_secs(default),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) => Duration::from_secs(n),
+                Err(_) => {
+                    self.problem(variable, "must be a whole number of seconds");
+                    Duration::from_secs(default)
+                }
+            },
+        }
+    }
+
+    fn http_url(&mut self, variable: &'static str, value: String) -> String {
+        if value.is_empty() {
+            return value;
+        }
+        if !(value.starts_with("http://") || value.starts_with("https://")) {
+            self.problem(variable, "must be an http:// or https:// URL");
+        }
+        value
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
+}
+
+fn with_trailing_slash(mut url: String) -> String {
+    if !url.is_empty() && !url.ends_with('/') {
+        url.push('/');
+    }
+    url
+}
+
+pub(crate) fn validate(raw: RawEnv) -> Result<Config, ConfigError> {
+    let mut c = Checker::default();
+
+    let port = match non_empty(raw.port) {
+        None => {
+            c.problem("PORT", "is required but not set");
+            0
+        }
+        Some(v) => v.trim().parse::<u16>().unwrap_or_else(|_| {
+            c.problem("PORT", "must be a TCP port number (0-65535)");
+            0
+        }),
+    };
+
+    let redis = redis_target(&mut c, raw.vcap_services, raw.redis_endpoint);
+
+    let sso_url = c.required("SSO_URL", raw.sso_url);
+    let sso_url = with_trailing_slash(c.http_url("SSO_URL", sso_url));
+    let sso_url_internal = match non_empty(raw.sso_url_internal) {
+        Some(v) => with_trailing_slash(c.http_url("SSO_URL_INTERNAL", v)),
+        None => sso_url.clone(),
+    };
+    let sso_client_id = c.required("SSO_CLIENT_ID", raw.sso_client_id);
+    let sso_client_secret = c.required("SSO_CLIENT_SECRET", raw.sso_client_secret);
+    let sso_token_check_grace_period = c.seconds(
+        "SSO_TOKEN_CHECK_GRACE_PERIOD",
+        raw.sso_token_check_grace_period,
+        DEFAULT_GRACE_PERIOD,
+    );
+
+    let aws_region = c.required("AWS_DEFAULT_REGION", raw.aws_default_region);
+    let aws_keys = match (
+        non_empty(raw.aws_access_key_id),
+        non_empty(raw.aws_secret_access_key),
+    ) {
+        (Some(access_key_id), Some(secret_access_key)) => Some(AwsKeys {
+            access_key_id,
+            secret_access_key,
+        }),
+        (None, None) => None,
+        (Some(_), None) => {
+            c.problem(
+                "AWS_SECRET_ACCESS_KEY",
+                "is required when AWS_ACCESS_KEY_ID is set",
+            );
+            None
+        }
+        (None, Some(_)) => {
+            c.problem(
+                "AWS_ACCESS_KEY_ID",
+                "is required when AWS_SECRET_ACCESS_KEY is set",
+            );
+            None
+        }
+    };
+
+    let bucket_and_path = c.required("AWS_S3_BUCKET", raw.aws_s3_bucket);
+    let (bucket, bucket_path) = match bucket_and_path.split_once('/') {
+        Some((b, p)) => (b.to_string(), p.to_string()),
+        None => (bucket_and_path.clone(), String::new()),
+    };
+    if bucket.is_empty() && !bucket_and_path.is_empty() {
+        c.problem("AWS_S3_BUCKET", "must start with a bucket name");
+    }
+    let key_prefix = join_prefix(&[&bucket_path, raw.key_prefix.as_deref().unwrap_or("")]);
+    let healthcheck_key = c.required("AWS_S3_HEALTHCHECK_KEY", raw.aws_s3_healthcheck_key);
+
+    let use_local = match raw.s3_use_local.as_deref().map(str::trim) {
+        None | Some("") | Some("0") => false,
+        Some("1") => true,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(_) => {
+            c.problem(
+                "S3_USE_LOCAL",
+                "must be one of 1, true, True, 0, false, False",
+            );
+            false
+        }
+    };
+    let s3_local_endpoint = if use_local {
+        let endpoint = match non_empty(raw.s3_endpoint_url) {
+            Some(v) => c.http_url("S3_ENDPOINT_URL", v),
+            None => {
+                c.problem("S3_ENDPOINT_URL", "is required when S3_USE_LOCAL is true");
+                String::new()
+            }
+        };
+        Some(endpoint)
+    } else {
+        None
+    };
+
+    let cookie_samesite = match non_empty(raw.cookie_samesite) {
+        None => None,
+        Some(v) => match v.to_ascii_lowercase().as_str() {
+            "none" => Some(SameSite::None),
+            "lax" => Some(SameSite::Lax),
+            "strict" => Some(SameSite::Strict),
+            _ => {
+                c.problem("COOKIE_SAMESITE", "must be one of none, lax, strict");
+                None
+            }
+        },
+    };
+    let shutdown_timeout = c.seconds(
+        "SHUTDOWN_TIMEOUT",
+        raw.shutdown_timeout,
+        DEFAULT_SHUTDOWN_TIMEOUT,
+    );
+    let client_idle_timeout = c.seconds(
+        "CLIENT_IDLE_TIMEOUT",
+        raw.client_idle_timeout,
+        DEFAULT_CLIENT_IDLE_TIMEOUT,
+    );
+
+    if !c.problems.is_empty() {
+        return Err(ConfigError {
+            problems: c.problems,
+        });
+    }
+    Ok(Config {
+        port,
+        redis,
+        sso_url,
+        sso_url_internal,
+        sso_client_id,
+        sso_client_secret,
+        sso_token_check_grace_period,
+        aws_region,
+        aws_keys,
+        bucket,
+        key_prefix,
+        healthcheck_key,
+        s3_local_endpoint,
+        cookie_samesite,
+        shutdown_timeout,
+        client_idle_timeout,
+    })
+}
+
+/// Joins prefix parts with `/`, dropping empty segments, so the result never starts or
+/// ends with `/` and never holds `//`.
+fn join_prefix(parts: &[&str]) -> String {
+    let segments: Vec<&str> = parts
+        .iter()
+        .flat_map(|p| p.split('/'))
+        .filter(|s| !s.is_empty())
+        .collect();
+    segments.join("/")
+}
+
+fn redis_target(
+    c: &mut Checker,
+    vcap_services: Option<String>,
+    redis_endpoint: Option<String>,
+) -> RedisTarget {
+    let (variable, url) = match (non_empty(vcap_services), non_empty(redis_endpoint)) {
+        (Some(vcap), _) => match redis_url_from_vcap(&vcap) {
+            Ok(url) => ("VCAP_SERVICES", url),
+            Err(why) => {
+                c.problem("VCAP_SERVICES", why);
+                return RedisTarget::Memory;
+            }
+        },
+        (None, Some(url)) => ("REDIS_ENDPOINT", url),
+        (None, None) => {
+            c.problem(
+                "REDIS_ENDPOINT",
+                "is required (or VCAP_SERVICES with a redis entry) but neither is set",
+            );
+            return RedisTarget::Memory;
+        }
+    };
+    if url == "memory://" {
+        return RedisTarget::Memory;
+    }
+    const SCHEMES: [&str; 4] = ["redis://", "rediss://", "unix://", "redis+unix://"];
+    if !SCHEMES.iter().any(|s| url.starts_with(s)) {
+        c.problem(
+            variable,
+            "must be a redis://, rediss://, unix:// or memory:// URL",
+        );
+    }
+    RedisTarget::Url(url)
+}
+
+/// The URL at `redis[0].credentials.uri`; the error says what is wrong, without values.
+pub(crate) fn redis_url_from_vcap(vcap: &str) -> Result<String, &'static str> {
+    let json: serde_json::Value = serde_json::from_str(vcap).map_err(|_| "is not valid JSON")?;
+    let uri = json
+        .get("redis")
+        .and_then(|r| r.get(0))
+        .ok_or("has no redis entry (expected redis[0].credentials.uri)")?
+        .get("credentials")
+        .and_then(|c| c.get("uri"))
+        .ok_or("has no redis[0].credentials.uri")?;
+    match uri.as_str() {
+        Some(s) if !s.is_empty() => Ok(s.to_string()),
+        _ => Err("redis[0].credentials.uri must be a non-empty string"),
+    }
+}
+
+#[cfg(test)]
+mod tests;

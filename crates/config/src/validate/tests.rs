@@ -1,0 +1,230 @@
+use std::time::Duration;
+
+use crate::{Config, ConfigError, RedisTarget, SameSite};
+
+fn base() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("PORT", "8080"),
+        ("REDIS_ENDPOINT", "redis://127.0.0.1:6379/0"),
+        ("SSO_URL", "https://sso.example.com/"),
+        ("SSO_CLIENT_ID", "the-id"),
+        ("SSO_CLIENT_SECRET", "super-secret-value"),
+        ("AWS_DEFAULT_REGION", "eu-west-2"),
+        ("AWS_S3_BUCKET", "my-bucket"),
+        ("AWS_S3_HEALTHCHECK_KEY", "healthcheck.txt"),
+    ]
+}
+
+fn read(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    Config::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+}
+
+fn with(extra: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+    let mut vars: Vec<(&str, &str)> = base()
+        .into_iter()
+        .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
+        .collect();
+    vars.extend(extra.iter().filter(|(_, v)| *v != "<unset>"));
+    read(&vars)
+}
+
+fn variables(err: &ConfigError) -> Vec<&'static str> {
+    err.problems.iter().map(|p| p.variable).collect()
+}
+
+#[test]
+fn base_config_has_the_defaults() {
+    let c = with(&[]).unwrap();
+    assert_eq!(c.port, 8080);
+    assert_eq!(c.redis, RedisTarget::Url("redis://127.0.0.1:6379/0".into()));
+    assert_eq!(c.sso_url_internal, "https://sso.example.com/");
+    assert_eq!(c.sso_token_check_grace_period, Duration::from_secs(3600));
+    assert_eq!(c.shutdown_timeout, Duration::from_secs(10));
+    assert_eq!(c.client_idle_timeout, Duration::from_secs(300));
+    assert_eq!(c.key_prefix, "");
+    assert_eq!(c.aws_keys, None);
+    assert_eq!(c.s3_local_endpoint, None);
+    assert_eq!(c.cookie_samesite, None);
+}
+
+#[test]
+fn vcap_services_wins_over_redis_endpoint() {
+    let c = with(&[(
+        "VCAP_SERVICES",
+        r#"{"redis": [{"credentials": {"uri": "redis://vcap-host:6380/1"}}]}"#,
+    )])
+    .unwrap();
+    assert_eq!(c.redis, RedisTarget::Url("redis://vcap-host:6380/1".into()));
+}
+
+#[test]
+fn malformed_vcap_services_is_an_error_without_fallback() {
+    for vcap in [
+        "not json",
+        r#"{"postgres": []}"#,
+        r#"{"redis": []}"#,
+        r#"{"redis": [{"credentials": {}}]}"#,
+        r#"{"redis": [{"credentials": {"uri": 5}}]}"#,
+    ] {
+        let vars = [base(), vec![("VCAP_SERVICES", vcap)]].concat();
+        let err = read(&vars).unwrap_err();
+        assert_eq!(variables(&err), vec!["VCAP_SERVICES"], "for {vcap}");
+    }
+}
+
+#[test]
+fn redis_endpoint_or_vcap_is_required() {
+    let err = with(&[("REDIS_ENDPOINT", "<unset>")]).unwrap_err();
+    assert_eq!(variables(&err), vec!["REDIS_ENDPOINT"]);
+    assert!(err.to_string().contains("VCAP_SERVICES"));
+}
+
+#[test]
+fn redis_url_scheme_is_checked_without_printing_it() {
+    let err = with(&[("REDIS_ENDPOINT", "http://user:hunter2@host")]).unwrap_err();
+    assert_eq!(variables(&err), vec!["REDIS_ENDPOINT"]);
+    assert!(!err.to_string().contains("hunter2"));
+}
+
+#[test]
+fn memory_url_selects_the_in_memory_store() {
+    let c = with(&[("REDIS_ENDPOINT", "memory://")]).unwrap();
+    assert_eq!(c.redis, RedisTarget::Memory);
+}
+
+#[test]
+fn bucket_with_prefix_is_split() {
+    let c = with(&[("AWS_S3_BUCKET", "my-bucket/some/prefix")]).unwrap();
+    assert_eq!(c.bucket, "my-bucket");
+    assert_eq!(c.key_prefix, "some/prefix");
+    let c = with(&[("AWS_S3_BUCKET", "my-bucket/some/prefix/")]).unwrap();
+    assert_eq!(c.key_prefix, "some/prefix");
+}
+
+#[test]
+fn key_prefix_joins_after_the_bucket_path() {
+    let c = with(&[("AWS_S3_BUCKET", "my-bucket/a"), ("KEY_PREFIX", "b")]).unwrap();
+    assert_eq!(c.key_prefix, "a/b");
+    let c = with(&[("KEY_PREFIX", "folder")]).unwrap();
+    assert_eq!(c.key_prefix, "folder");
+}
+
+#[test]
+fn empty_key_prefix_means_none() {
+    let c = with(&[("KEY_PREFIX", "")]).unwrap();
+    assert_eq!(c.key_prefix, "");
+    let c = with(&[("AWS_S3_BUCKET", "my-bucket/p"), ("KEY_PREFIX", "")]).unwrap();
+    assert_eq!(c.key_prefix, "p");
+}
+
+#[test]
+fn sso_url_gets_a_trailing_slash_either_way() {
+    let c = with(&[("SSO_URL", "https://sso.example.com")]).unwrap();
+    assert_eq!(c.sso_url, "https://sso.example.com/");
+    assert_eq!(c.sso_url_internal, "https://sso.example.com/");
+    let c = with(&[("SSO_URL_INTERNAL", "http://sso:8001")]).unwrap();
+    assert_eq!(c.sso_url, "https://sso.example.com/");
+    assert_eq!(c.sso_url_internal, "http://sso:8001/");
+}
+
+#[test]
+fn s3_use_local_spellings() {
+    for on in ["1", "true", "True"] {
+        let c = with(&[
+            ("S3_USE_LOCAL", on),
+            ("S3_ENDPOINT_URL", "http://minio:9000"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.s3_local_endpoint.as_deref(),
+            Some("http://minio:9000"),
+            "{on}"
+        );
+    }
+    for off in ["0", "false", "False", ""] {
+        let c = with(&[
+            ("S3_USE_LOCAL", off),
+            ("S3_ENDPOINT_URL", "http://minio:9000"),
+        ])
+        .unwrap();
+        assert_eq!(c.s3_local_endpoint, None, "{off}");
+    }
+    let err = with(&[("S3_USE_LOCAL", "yes")]).unwrap_err();
+    assert_eq!(variables(&err), vec!["S3_USE_LOCAL"]);
+}
+
+#[test]
+fn s3_endpoint_is_required_only_when_local() {
+    let err = with(&[("S3_USE_LOCAL", "true")]).unwrap_err();
+    assert_eq!(variables(&err), vec!["S3_ENDPOINT_URL"]);
+    assert!(with(&[("S3_USE_LOCAL", "false")]).is_ok());
+}
+
+#[test]
+fn static_aws_keys_come_in_pairs() {
+    let c = with(&[
+        ("AWS_ACCESS_KEY_ID", "AKIA"),
+        ("AWS_SECRET_ACCESS_KEY", "shh"),
+    ])
+    .unwrap();
+    let keys = c.aws_keys.clone().unwrap();
+    assert_eq!(keys.access_key_id, "AKIA");
+    assert!(!format!("{c:?}").contains("shh"));
+    let err = with(&[("AWS_ACCESS_KEY_ID", "AKIA")]).unwrap_err();
+    assert_eq!(variables(&err), vec!["AWS_SECRET_ACCESS_KEY"]);
+}
+
+#[test]
+fn every_problem_is_reported_at_once_and_no_secret_is_printed() {
+    let err = read(&[
+        ("PORT", "eighty"),
+        ("SSO_CLIENT_SECRET", "super-secret-value"),
+        ("SSO_TOKEN_CHECK_GRACE_PERIOD", "soon"),
+        ("COOKIE_SAMESITE", "sometimes"),
+    ])
+    .unwrap_err();
+    let vars = variables(&err);
+    for expected in [
+        "PORT",
+        "REDIS_ENDPOINT",
+        "SSO_URL",
+        "SSO_CLIENT_ID",
+        "SSO_TOKEN_CHECK_GRACE_PERIOD",
+        "AWS_DEFAULT_REGION",
+        "AWS_S3_BUCKET",
+        "AWS_S3_HEALTHCHECK_KEY",
+        "COOKIE_SAMESITE",
+    ] {
+        assert!(vars.contains(&expected), "{expected} missing from {vars:?}");
+    }
+    assert!(!vars.contains(&"SSO_CLIENT_SECRET"));
+    assert!(!err.to_string().contains("super-secret-value"));
+    assert!(!format!("{err:?}").contains("super-secret-value"));
+}
+
+#[test]
+fn port_must_be_a_port() {
+    let err = with(&[("PORT", "70000")]).unwrap_err();
+    assert_eq!(variables(&err), vec!["PORT"]);
+}
+
+#[test]
+fn optional_durations_and_samesite() {
+    let c = with(&[
+        ("SSO_TOKEN_CHECK_GRACE_PERIOD", "2"),
+        ("SHUTDOWN_TIMEOUT", "3"),
+        ("CLIENT_IDLE_TIMEOUT", "4"),
+        ("COOKIE_SAMESITE", "Strict"),
+    ])
+    .unwrap();
+    assert_eq!(c.sso_token_check_grace_period, Duration::from_secs(2));
+    assert_eq!(c.shutdown_timeout, Duration::from_secs(3));
+    assert_eq!(c.client_idle_timeout, Duration::from_secs(4));
+    assert_eq!(c.cookie_samesite, Some(SameSite::Strict));
+}
+
+#[test]
+fn unrelated_variables_are_ignored() {
+    let vars = [base(), vec![("HOME", "/root"), ("WEIRD", "\u{fffd}")]].concat();
+    assert!(read(&vars).is_ok());
+}

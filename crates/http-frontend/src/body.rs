@@ -1,0 +1,117 @@
+//! The body of every response: empty, a small fixed text, or an object streamed from S3.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use s3_streamer::{BodyError, ObjectBody};
+
+use crate::tracking::{AccessLog, InFlightGuard, StreamingGuard};
+
+enum Content {
+    Empty,
+    Full(Option<Bytes>),
+    Object(ObjectBody, StreamingGuard),
+}
+
+/// A response body that also finishes the response's bookkeeping when it is done or
+/// dropped: the access log line and the in-flight count.
+pub struct ResponseBody {
+    content: Content,
+    log: Option<AccessLog>,
+    _inflight: Option<InFlightGuard>,
+}
+
+impl ResponseBody {
+    pub fn empty() -> ResponseBody {
+        ResponseBody::new(Content::Empty)
+    }
+
+    pub fn text(text: &'static str) -> ResponseBody {
+        ResponseBody::new(Content::Full(Some(Bytes::from_static(text.as_bytes()))))
+    }
+
+    pub fn object(body: ObjectBody, streaming: StreamingGuard) -> ResponseBody {
+        ResponseBody::new(Content::Object(body, streaming))
+    }
+
+    fn new(content: Content) -> ResponseBody {
+        ResponseBody {
+            content,
+            log: None,
+            _inflight: None,
+        }
+    }
+
+    pub(crate) fn track(&mut self, mut log: AccessLog, inflight: InFlightGuard) {
+        // Fixed bodies cannot fail part way; only a stream has to reach its end.
+        log.complete = !matches!(self.content, Content::Object(..));
+        self.log = Some(log);
+        self._inflight = Some(inflight);
+    }
+
+    fn count(&mut self, bytes: usize) {
+        if let Some(log) = &mut self.log {
+            log.bytes += bytes as u64;
+        }
+    }
+
+    fn finished(&mut self) {
+        if let Some(log) = &mut self.log {
+            log.complete = true;
+        }
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let this = &mut *self;
+        let polled = match &mut this.content {
+            Content::Empty => Poll::Ready(None),
+            Content::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Content::Object(body, streaming) => {
+                let polled = Pin::new(body).poll_frame(cx);
+                if polled.is_ready() {
+                    streaming.progress();
+                }
+                polled
+            }
+        };
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.count(data.len());
+                }
+            }
+            Poll::Ready(Some(Err(e))) => log::warn!("S3 body failed mid-stream: {e}"),
+            Poll::Ready(None) => this.finished(),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.content {
+            Content::Empty => true,
+            Content::Full(bytes) => bytes.is_none(),
+            Content::Object(body, _) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.content {
+            Content::Empty => SizeHint::with_exact(0),
+            Content::Full(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            Content::Object(body, _) => body.size_hint(),
+        }
+    }
+}

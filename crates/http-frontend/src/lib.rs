@@ -1,0 +1,65 @@
+//! The HTTP side of s3proxy: a hyper 1 server that signs users in through the SSO and
+//! streams S3 objects to them.
+//!
+//! - Routing: `GET`/`HEAD` only (anything else is 405); `/__redirect_from_sso` is the
+//!   OAuth2 callback; the healthcheck key is served without login; every other path needs
+//!   a session.
+//! - Login: anonymous requests get a fresh state saved in the [`SessionStore`] and a 302
+//!   to the SSO; the callback exchanges the code, saves a new session and sets the
+//!   `assets_session_id` cookie.
+//! - Proxying: the path is percent-decoded into a key, refused when it could leave the
+//!   configured prefix, and the object is streamed with backpressure; `Range` and
+//!   conditional headers go to S3, selected headers come back.
+//! - Running: [`serve`] takes a listener and a shutdown future. On shutdown it stops
+//!   accepting at once, lets responses in flight finish (up to a timeout), then closes
+//!   everything. Slow clients are bounded: a header read timeout, a header size limit,
+//!   and a cut for clients that stop reading a body.
+//!
+//! ```no_run
+//! use http_frontend::{serve, App, FrontendSettings};
+//! use s3_streamer::{S3Settings, S3Streamer};
+//! use session_store::{MemoryStore, StoreTtls};
+//! use sso_client::{SsoClient, SsoSettings};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = MemoryStore::new(StoreTtls::default());
+//! let sso = SsoClient::new(SsoSettings::new(
+//!     "https://sso.example.com/",
+//!     "https://sso.example.com/",
+//!     "client-id",
+//!     "client-secret",
+//! ))?;
+//! let s3 = S3Streamer::new(S3Settings::new("eu-west-2", "my-bucket")).await?;
+//! let app = App::new(store, sso, s3, FrontendSettings::new("healthcheck.txt"));
+//!
+//! let listener = http_frontend::bind(8080).await?;
+//! serve(listener, app, async {
+//!     let _ = tokio::signal::ctrl_c().await;
+//! })
+//! .await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod app;
+mod body;
+mod cookies;
+mod key;
+mod login;
+mod origin;
+mod proxy;
+mod range;
+mod responses;
+mod server;
+mod settings;
+mod tracking;
+
+pub use app::App;
+pub use cookies::{SameSite, SESSION_COOKIE};
+pub use key::{decode_path, guard, KeyError};
+pub use range::usable as usable_range;
+pub use server::{bind, serve};
+pub use settings::FrontendSettings;
+
+/// The OAuth2 callback path.
+pub const CALLBACK_PATH: &str = "/__redirect_from_sso";

@@ -1,0 +1,35 @@
+//! S3's answers that are not an object.
+
+use http::{HeaderMap, StatusCode};
+
+/// Why no object is sent. [`FetchError::status`] is the status to answer the client with.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("no such key")]
+    NotFound,
+    /// The client's copy is current (`If-None-Match`, `If-Modified-Since`).
+    #[error("not modified")]
+    NotModified { headers: HeaderMap },
+    /// `If-Match` or `If-Unmodified-Since` failed.
+    #[error("precondition failed")]
+    PreconditionFailed,
+    /// The range starts past the end; `size` is the object's size when known.
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable { size: Option<u64> },
+    /// Anything else: access denied, bad credentials, S3 down, a timeout. The message is
+    /// for the log, never for the client.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl FetchError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            FetchError::NotFound => StatusCode::NOT_FOUND,
+            FetchError::NotModified { .. } => StatusCode::NOT_MODIFIED,
+            FetchError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            FetchError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            FetchError::Failed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! What is asked of S3 and what comes back.
+
+use http::{HeaderMap, StatusCode};
+
+use crate::body::ObjectBody;
+
+/// GET streams the body; HEAD asks for the headers only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+}
+
+/// One object request: the key (decoded, without the configured prefix) and the client's
+/// headers that S3 should see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRequest {
+    pub method: Method,
+    pub key: String,
+    pub range: Option<String>,
+    pub if_none_match: Option<String>,
+    pub if_match: Option<String>,
+    /// An HTTP date; ignored when it does not parse, as HTTP says.
+    pub if_modified_since: Option<String>,
+    pub if_unmodified_since: Option<String>,
+}
+
+impl ObjectRequest {
+    pub fn new(method: Method, key: impl Into<String>) -> ObjectRequest {
+        ObjectRequest {
+            method,
+            key: key.into(),
+            range: None,
+            if_none_match: None,
+            if_match: None,
+            if_modified_since: None,
+            if_unmodified_since: None,
+        }
+    }
+}
+
+/// Headers passed from S3 to the client when S3 sends them.
+pub const PASS_THROUGH_HEADERS: [&str; 11] = [
+    "accept-ranges",
+    "cache-control",
+    "content-disposition",
+    "content-encoding",
+    "content-language",
+    "content-length",
+    "content-range",
+    "content-type",
+    "etag",
+    "expires",
+    "last-modified",
+];
+
+/// An object (or part of one) ready to send.
+pub struct ObjectResponse {
+    /// 200, or 206 for a range.
+    pub status: StatusCode,
+    /// Only headers of [`PASS_THROUGH_HEADERS`].
+    pub headers: HeaderMap,
+    /// Empty for HEAD.
+    pub body: ObjectBody,
+}

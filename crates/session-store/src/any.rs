@@ -1,0 +1,47 @@
+//! A store chosen at run time.
+
+use crate::{MemoryStore, RedisStore, Session, SessionStore, StoreError};
+
+/// Either store, picked from configuration (`memory://` or a Redis URL).
+#[derive(Clone)]
+pub enum AnyStore {
+    Redis(RedisStore),
+    Memory(MemoryStore),
+}
+
+impl SessionStore for AnyStore {
+    async fn save_state(&self, state: &str, original_url: &str) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Redis(s) => s.save_state(state, original_url).await,
+            AnyStore::Memory(s) => s.save_state(state, original_url).await,
+        }
+    }
+
+    async fn load_state(&self, state: &str) -> Result<Option<String>, StoreError> {
+        match self {
+            AnyStore::Redis(s) => s.load_state(state).await,
+            AnyStore::Memory(s) => s.load_state(state).await,
+        }
+    }
+
+    async fn save_session(&self, session_id: &str, token: &str) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Redis(s) => s.save_session(session_id, token).await,
+            AnyStore::Memory(s) => s.save_session(session_id, token).await,
+        }
+    }
+
+    async fn load_session(&self, session_id: &str) -> Result<Option<Session>, StoreError> {
+        match self {
+            AnyStore::Redis(s) => s.load_session(session_id).await,
+            AnyStore::Memory(s) => s.load_session(session_id).await,
+        }
+    }
+
+    async fn mark_checked(&self, session_id: &str) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Redis(s) => s.mark_checked(session_id).await,
+            AnyStore::Memory(s) => s.mark_checked(session_id).await,
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! Key names, shared with the Python service: change nothing here.
+
+/// The value of the "token checked" marker.
+pub const CHECKED_VALUE: &str = "checked";
+
+pub fn state_key(state: &str) -> String {
+    format!("s3proxy__sso_state__{state}")
+}
+
+pub fn token_key(session_id: &str) -> String {
+    format!("s3proxy__assets_session_id__{session_id}__sso_token")
+}
+
+pub fn checked_key(session_id: &str) -> String {
+    format!("s3proxy__assets_session_id__{session_id}__sso_token_checked")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_names_match_the_python_service() {
+        assert_eq!(state_key("ab12"), "s3proxy__sso_state__ab12");
+        assert_eq!(
+            token_key("X-y_z"),
+            "s3proxy__assets_session_id__X-y_z__sso_token"
+        );
+        assert_eq!(
+            checked_key("X-y_z"),
+            "s3proxy__assets_session_id__X-y_z__sso_token_checked"
+        );
+    }
+}

@@ -1,0 +1,134 @@
+//! Login states and SSO sessions of s3proxy, kept in Redis or in memory.
+//!
+//! The key names are those of the Python service s3proxy replaces, byte for byte, so a
+//! deployment can switch implementation without logging anyone out:
+//!
+//! | key | value | TTL |
+//! |---|---|---|
+//! | `s3proxy__sso_state__<state>` | the URL the user first asked for | 60 s |
+//! | `s3proxy__assets_session_id__<id>__sso_token` | the SSO access token | 36000 s |
+//! | `s3proxy__assets_session_id__<id>__sso_token_checked` | `checked` | the grace period |
+//!
+//! [`RedisStore`] talks to Redis through a deadpool-redis pool where every step (waiting
+//! for a connection, connecting, each command) has a timeout, so a dead Redis is an error
+//! within [`RedisSettings::timeout`], and the pool reconnects by itself when Redis returns.
+//! [`MemoryStore`] keeps the same data in process, for a single instance. [`AnyStore`]
+//! picks one at run time. All three implement [`SessionStore`].
+//!
+//! ```
+//! use session_store::{MemoryStore, SessionStore, StoreTtls};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let store = MemoryStore::new(StoreTtls::default());
+//! store.save_state("abc", "http://localhost:8000/video.mp4").await.unwrap();
+//! assert_eq!(
+//!     store.load_state("abc").await.unwrap().as_deref(),
+//!     Some("http://localhost:8000/video.mp4")
+//! );
+//!
+//! store.save_session("session-id", "access-token").await.unwrap();
+//! let session = store.load_session("session-id").await.unwrap().unwrap();
+//! assert_eq!(session.token, "access-token");
+//! assert!(session.checked);
+//! # });
+//! ```
+
+mod any;
+mod keys;
+mod memory;
+mod redis_store;
+
+use std::future::Future;
+use std::time::Duration;
+
+pub use any::AnyStore;
+pub use keys::{checked_key, state_key, token_key, CHECKED_VALUE};
+pub use memory::MemoryStore;
+pub use redis_store::{RedisSettings, RedisStore};
+
+/// A failure to reach or use the store. Never holds a key or a value (they are secrets).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("invalid Redis URL: {0}")]
+    InvalidUrl(String),
+    #[error("Redis unavailable: {0}")]
+    Unavailable(String),
+    #[error("Redis command timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("Redis command failed: {0}")]
+    Command(String),
+}
+
+/// How long each kind of key lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreTtls {
+    /// A login state: 60 s.
+    pub state: Duration,
+    /// The SSO token of a session: 36000 s (10 h).
+    pub token: Duration,
+    /// The "token checked" marker: the grace period (default 3600 s). Zero means the
+    /// marker is never set, so every request checks the token with the SSO.
+    pub checked: Duration,
+}
+
+impl Default for StoreTtls {
+    fn default() -> Self {
+        StoreTtls {
+            state: Duration::from_secs(60),
+            token: Duration::from_secs(36000),
+            checked: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// What a session holds.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Session {
+    pub token: String,
+    /// The token was confirmed by the SSO within the grace period.
+    pub checked: bool,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("token", &"<redacted>")
+            .field("checked", &self.checked)
+            .finish()
+    }
+}
+
+/// The operations of the login flow on the session store.
+pub trait SessionStore: Send + Sync {
+    /// Remembers the URL a login started from, under its state, for the state TTL.
+    fn save_state(
+        &self,
+        state: &str,
+        original_url: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The URL saved under `state`, if it has not expired. The state stays valid (the same
+    /// callback may be used again until it expires).
+    fn load_state(
+        &self,
+        state: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Stores a new session's token and marks it checked, in one round trip.
+    fn save_session(
+        &self,
+        session_id: &str,
+        token: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The token and the checked marker of a session, read together in one round trip;
+    /// `None` when the session has no token.
+    fn load_session(
+        &self,
+        session_id: &str,
+    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+
+    /// Records that the SSO has just confirmed the session's token.
+    fn mark_checked(&self, session_id: &str)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
+}

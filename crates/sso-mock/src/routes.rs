@@ -1,0 +1,367 @@
+//! Answers one request: the three OAuth2 endpoints and 404 for the rest.
+
+use std::future::pending;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{
+    HeaderMap, HeaderValue, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, LOCATION,
+    WWW_AUTHENTICATE,
+};
+use hyper::{Method, Request, Response, StatusCode};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde_json::json;
+
+use crate::page;
+use crate::state::{lock, Endpoint, Shared};
+
+pub(crate) type Body = Full<Bytes>;
+
+/// Form bodies are a handful of short fields; anything much larger is not a
+/// client of this mock.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// Everything but RFC 3986 unreserved characters is encoded, so values survive
+/// any query-string parser (notably `+` and spaces).
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+const USER_ID: &str = "00000000-0000-0000-0000-000000000000";
+
+pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<Body> {
+    let endpoint = match req.uri().path() {
+        "/o/authorize/" => Some(Endpoint::Authorize),
+        "/o/token/" => Some(Endpoint::Token),
+        "/api/v1/user/me/" => Some(Endpoint::Me),
+        _ => None,
+    };
+    // Logged without the query string: it carries codes and states.
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+
+    let hang = {
+        let mut state = lock(shared);
+        if let Some(endpoint) = endpoint {
+            state.count(endpoint);
+        }
+        state.config.hang
+    };
+    if hang {
+        log::info!("{method} {path} -> (hanging, never answered)");
+        // The connection task is aborted by `SsoMock::stop`, ending this.
+        pending::<()>().await;
+    }
+
+    let response = match endpoint {
+        Some(Endpoint::Authorize) => authorize(req, shared).await,
+        Some(Endpoint::Token) => token(req, shared).await,
+        Some(Endpoint::Me) => me(&req, shared),
+        None => text(StatusCode::NOT_FOUND, "not found"),
+    };
+    log::info!("{method} {path} -> {}", response.status().as_u16());
+    response
+}
+
+/// `GET`/`POST /o/authorize/`: the browser-facing start of the login.
+async fn authorize(req: Request<Incoming>, shared: &Shared) -> Response<Body> {
+    let is_get = req.method() == Method::GET;
+    let params = match *req.method() {
+        Method::GET => parse_form(req.uri().query().unwrap_or("").as_bytes()),
+        Method::POST => match read_form(req).await {
+            Ok(params) => params,
+            Err(response) => return response,
+        },
+        _ => return method_not_allowed("GET, POST"),
+    };
+    let (client_id, code, login_page, user_email) = {
+        let state = lock(shared);
+        let c = &state.config;
+        (
+            c.client_id.clone(),
+            c.code.clone(),
+            c.login_page,
+            c.user_email.clone(),
+        )
+    };
+
+    let redirect_uri = match param(&params, "redirect_uri") {
+        Some(uri) if !uri.is_empty() => uri,
+        _ => return text(StatusCode::BAD_REQUEST, "missing redirect_uri"),
+    };
+    let state = match param(&params, "state") {
+        Some(state) if !state.is_empty() => state,
+        _ => return text(StatusCode::BAD_REQUEST, "missing state"),
+    };
+    if param(&params, "response_type") != Some("code") {
+        return text(StatusCode::BAD_REQUEST, "response_type must be code");
+    }
+    if param(&params, "client_id") != Some(client_id.as_str()) {
+        return text(StatusCode::BAD_REQUEST, "unknown client_id");
+    }
+    if !(redirect_uri.starts_with("http://") || redirect_uri.starts_with("https://")) {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "redirect_uri must be an http(s) URL",
+        );
+    }
+    // RFC 6749 §3.1.2: a redirection URI has no fragment; where the code would
+    // go would be ambiguous.
+    if redirect_uri.contains('#') {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "redirect_uri must not have a fragment",
+        );
+    }
+
+    if is_get && login_page {
+        return html(StatusCode::OK, page::login_page(&params, &user_email));
+    }
+
+    let location = callback_location(redirect_uri, &code, state);
+    match HeaderValue::from_str(&location) {
+        Ok(location) => {
+            let mut response = empty(StatusCode::FOUND);
+            response.headers_mut().insert(LOCATION, location);
+            response
+        }
+        // Control or non-ASCII characters in the decoded redirect_uri.
+        Err(_) => text(StatusCode::BAD_REQUEST, "redirect_uri is not a valid URL"),
+    }
+}
+
+/// `<redirect_uri>?code=…&state=…`, appending to a query already there.
+fn callback_location(redirect_uri: &str, code: &str, state: &str) -> String {
+    let separator = if !redirect_uri.contains('?') {
+        "?"
+    } else if redirect_uri.ends_with('?') || redirect_uri.ends_with('&') {
+        ""
+    } else {
+        "&"
+    };
+    format!(
+        "{redirect_uri}{separator}code={}&state={}",
+        utf8_percent_encode(code, QUERY_VALUE),
+        utf8_percent_encode(state, QUERY_VALUE)
+    )
+}
+
+/// `POST /o/token/`: the server-side code-for-token exchange.
+async fn token(req: Request<Incoming>, shared: &Shared) -> Response<Body> {
+    if req.method() != Method::POST {
+        return method_not_allowed("POST");
+    }
+    // Read the body even when failing on purpose, as a real server would, so
+    // the client sees the failure rather than a reset while still sending.
+    let params = match read_form(req).await {
+        Ok(params) => params,
+        Err(response) => return response,
+    };
+
+    let mut state = lock(shared);
+    if let Some(status) = state.config.token_status {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return empty(status);
+    }
+    let config = &state.config;
+    if param(&params, "client_id") != Some(config.client_id.as_str())
+        || param(&params, "client_secret") != Some(config.client_secret.as_str())
+    {
+        return oauth_error("invalid_client");
+    }
+    let grant_ok = param(&params, "grant_type") == Some("authorization_code")
+        && param(&params, "code") == Some(config.code.as_str())
+        && param(&params, "redirect_uri").is_some_and(|uri| !uri.is_empty());
+    if !grant_ok {
+        return oauth_error("invalid_grant");
+    }
+    let access_token = state.issue_token();
+    drop(state);
+
+    let body = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": 36000,
+        "scope": "read write",
+    });
+    let mut response = json_response(StatusCode::OK, &body);
+    // RFC 6749 §5.1: token responses must not be cached.
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `GET /api/v1/user/me/`: who the bearer token belongs to.
+fn me(req: &Request<Incoming>, shared: &Shared) -> Response<Body> {
+    if req.method() != Method::GET {
+        return method_not_allowed("GET");
+    }
+    let (accepted, status, email) = {
+        let state = lock(shared);
+        let accepted = bearer_token(req.headers()).is_some_and(|token| state.accepts(token));
+        (
+            accepted,
+            state.config.me_status,
+            state.config.user_email.clone(),
+        )
+    };
+    if !accepted {
+        let mut response = empty(StatusCode::UNAUTHORIZED);
+        response
+            .headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return response;
+    }
+    match StatusCode::from_u16(status) {
+        Ok(StatusCode::OK) => json_response(
+            StatusCode::OK,
+            &json!({
+                "email": email,
+                "first_name": "Mock",
+                "last_name": "User",
+                "user_id": USER_ID,
+            }),
+        ),
+        Ok(status) => empty(status),
+        Err(_) => empty(StatusCode::INTERNAL_SERVER_ERROR),
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header (scheme matched
+/// case-insensitively, as RFC 7235 requires).
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+fn parse_form(bytes: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(bytes).into_owned().collect()
+}
+
+/// The form-urlencoded body, or the error response to send instead.
+async fn read_form(req: Request<Incoming>) -> Result<Vec<(String, String)>, Response<Body>> {
+    match Limited::new(req.into_body(), MAX_FORM_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => Ok(parse_form(&collected.to_bytes())),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(text(StatusCode::PAYLOAD_TOO_LARGE, "form too large"))
+        }
+        Err(_) => Err(text(StatusCode::BAD_REQUEST, "could not read the body")),
+    }
+}
+
+/// The first value of `name`; later duplicates are ignored.
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
+fn empty(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(Body::default());
+    *response.status_mut() = status;
+    response
+}
+
+fn with_type(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Body> {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+fn text(status: StatusCode, message: &'static str) -> Response<Body> {
+    with_type(
+        status,
+        "text/plain; charset=utf-8",
+        Bytes::from_static(message.as_bytes()),
+    )
+}
+
+fn html(status: StatusCode, page: String) -> Response<Body> {
+    with_type(status, "text/html; charset=utf-8", Bytes::from(page))
+}
+
+fn json_response(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
+    with_type(
+        status,
+        "application/json",
+        Bytes::from(value.to_string().into_bytes()),
+    )
+}
+
+fn oauth_error(error: &'static str) -> Response<Body> {
+    json_response(StatusCode::UNAUTHORIZED, &json!({ "error": error }))
+}
+
+fn method_not_allowed(allow: &'static str) -> Response<Body> {
+    let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+    response
+        .headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_joins_query() {
+        assert_eq!(
+            callback_location("http://a/cb", "c", "s"),
+            "http://a/cb?code=c&state=s"
+        );
+        assert_eq!(
+            callback_location("http://a/cb?x=1", "c", "s"),
+            "http://a/cb?x=1&code=c&state=s"
+        );
+        assert_eq!(
+            callback_location("http://a/cb?", "c", "s"),
+            "http://a/cb?code=c&state=s"
+        );
+    }
+
+    #[test]
+    fn location_encodes_values() {
+        assert_eq!(
+            callback_location("http://a/cb", "a b+c", "x&y=z/~"),
+            "http://a/cb?code=a%20b%2Bc&state=x%26y%3Dz%2F~"
+        );
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(bearer_token(&headers), None);
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        assert_eq!(bearer_token(&headers), Some("abc"));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("bearer  abc "));
+        assert_eq!(bearer_token(&headers), Some("abc"));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer_token(&headers), None);
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer "));
+        assert_eq!(bearer_token(&headers), None);
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer"));
+        assert_eq!(bearer_token(&headers), None);
+    }
+
+    #[test]
+    fn first_param_wins() {
+        let params = parse_form(b"a=1&a=2&b=x%20y+z");
+        assert_eq!(param(&params, "a"), Some("1"));
+        assert_eq!(param(&params, "b"), Some("x y z"));
+        assert_eq!(param(&params, "c"), None);
+    }
+}

@@ -1,0 +1,29 @@
+//! Starts the real parts around s3proxy, for integration tests: a `redis-server` process,
+//! the S3-compatible server of `dev-s3` (SigV4 checked), the SSO mock, and the proxy
+//! binary itself, each on a free loopback port, each stopped when dropped.
+//!
+//! A part that cannot run here (no `redis-server` on PATH, say) fails the test with a
+//! message saying how to install it: nothing is skipped silently.
+//!
+//! ```no_run
+//! // In the proxy's own tests, `bin` is `env!("CARGO_BIN_EXE_s3proxy")`.
+//! # async fn demo(bin: &str) {
+//! let stack = test_kit::Stack::builder(bin).start().await;
+//! stack.put_object("hello.txt", b"hi");
+//! let mut browser = test_kit::Browser::new();
+//! let page = browser.get(&stack.proxy.url("/hello.txt")).await;
+//! assert_eq!(page.body, b"hi");
+//! # }
+//! ```
+
+mod browser;
+mod ports;
+mod proxy;
+mod redis_server;
+mod stack;
+
+pub use browser::{Browser, Page};
+pub use ports::free_port;
+pub use proxy::Proxy;
+pub use redis_server::RedisServer;
+pub use stack::{Stack, StackBuilder, BUCKET, HEALTHCHECK_KEY, S3_ACCESS_KEY, S3_SECRET_KEY};

@@ -1,0 +1,136 @@
+//! A real `redis-server` process.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::ports::{free_port, wait_for_port};
+
+const INSTALL_HINT: &str = "redis-server is needed by these tests and was not found on PATH: \
+     install it with `apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis`";
+
+pub struct RedisServer {
+    port: u16,
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    /// Starts `redis-server` on a free port, without persistence.
+    pub async fn start() -> RedisServer {
+        let dir = tempfile::tempdir().expect("temp dir for redis");
+        let mut server = RedisServer {
+            port: free_port(),
+            child: None,
+            dir,
+        };
+        server.spawn().await;
+        server
+    }
+
+    async fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string()])
+            .args(["--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{INSTALL_HINT} ({e})"));
+        self.child = Some(child);
+        assert!(
+            wait_for_port(self.port, Duration::from_secs(10)).await,
+            "redis-server did not start listening on port {}",
+            self.port
+        );
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// Kills the process (like a crash).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port, empty.
+    pub async fn restart(&mut self) {
+        self.kill();
+        self.spawn().await;
+    }
+
+    /// A client connection, for setting up or inspecting keys.
+    pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url())
+            .expect("redis url")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect to the test redis")
+    }
+
+    pub async fn flushall(&self) {
+        let mut c = self.connection().await;
+        let _: () = redis::cmd("FLUSHALL")
+            .query_async(&mut c)
+            .await
+            .expect("FLUSHALL");
+    }
+
+    pub async fn set(&self, key: &str, value: &str, ttl_secs: u64) {
+        let mut c = self.connection().await;
+        let _: () = redis::cmd("SET")
+            .arg(key)
+            .arg(value)
+            .arg("EX")
+            .arg(ttl_secs)
+            .query_async(&mut c)
+            .await
+            .expect("SET");
+    }
+
+    pub async fn get(&self, key: &str) -> Option<String> {
+        let mut c = self.connection().await;
+        redis::cmd("GET")
+            .arg(key)
+            .query_async(&mut c)
+            .await
+            .expect("GET")
+    }
+
+    pub async fn ttl(&self, key: &str) -> i64 {
+        let mut c = self.connection().await;
+        redis::cmd("TTL")
+            .arg(key)
+            .query_async(&mut c)
+            .await
+            .expect("TTL")
+    }
+
+    pub async fn keys(&self, pattern: &str) -> Vec<String> {
+        let mut c = self.connection().await;
+        redis::cmd("KEYS")
+            .arg(pattern)
+            .query_async(&mut c)
+            .await
+            .expect("KEYS")
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,152 @@
+//! The whole set: Redis, S3, SSO mock and the proxy, wired together.
+
+use std::path::{Path, PathBuf};
+
+use dev_s3::{S3Config, S3Server};
+use sso_mock::{MockConfig, SsoMock};
+
+use crate::proxy::Proxy;
+use crate::redis_server::RedisServer;
+
+pub const BUCKET: &str = "my-bucket";
+pub const HEALTHCHECK_KEY: &str = "healthcheck.txt";
+pub const S3_ACCESS_KEY: &str = "test-access-key";
+pub const S3_SECRET_KEY: &str = "test-secret-key";
+
+pub struct StackBuilder {
+    bin: PathBuf,
+    sso: MockConfig,
+    overrides: Vec<(String, Option<String>)>,
+}
+
+impl StackBuilder {
+    /// Sets (or overrides) a variable of the proxy.
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.overrides.push((name.into(), Some(value.into())));
+        self
+    }
+
+    /// Leaves a variable of the proxy unset.
+    pub fn unset(mut self, name: &str) -> Self {
+        self.overrides.push((name.into(), None));
+        self
+    }
+
+    /// Changes the SSO mock's behaviour.
+    pub fn sso(mut self, f: impl FnOnce(&mut MockConfig)) -> Self {
+        f(&mut self.sso);
+        self
+    }
+
+    pub async fn start(self) -> Stack {
+        let redis = RedisServer::start().await;
+        let s3_root = tempfile::tempdir().expect("temp dir for S3");
+        let mut s3_config = S3Config::new(s3_root.path());
+        s3_config.access_key = S3_ACCESS_KEY.into();
+        s3_config.secret_key = S3_SECRET_KEY.into();
+        s3_config.buckets = vec![BUCKET.into()];
+        let s3 = S3Server::start(s3_config)
+            .await
+            .expect("start the S3 server");
+        let sso = SsoMock::start(self.sso.clone())
+            .await
+            .expect("start the SSO mock");
+        let env = proxy_env(&redis, &s3, &sso, &self.sso, &self.overrides);
+        let proxy = Proxy::spawn(&self.bin, &env).await;
+        Stack {
+            proxy,
+            sso,
+            s3,
+            redis,
+            env,
+            bin: self.bin,
+            _s3_root: s3_root,
+        }
+    }
+}
+
+fn proxy_env(
+    redis: &RedisServer,
+    s3: &S3Server,
+    sso: &SsoMock,
+    sso_config: &MockConfig,
+    overrides: &[(String, Option<String>)],
+) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = [
+        ("REDIS_ENDPOINT", redis.url()),
+        ("SSO_URL", sso.url()),
+        ("SSO_CLIENT_ID", sso_config.client_id.clone()),
+        ("SSO_CLIENT_SECRET", sso_config.client_secret.clone()),
+        ("AWS_DEFAULT_REGION", "us-east-1".into()),
+        ("AWS_S3_BUCKET", BUCKET.into()),
+        ("AWS_S3_HEALTHCHECK_KEY", HEALTHCHECK_KEY.into()),
+        ("AWS_ACCESS_KEY_ID", S3_ACCESS_KEY.into()),
+        ("AWS_SECRET_ACCESS_KEY", S3_SECRET_KEY.into()),
+        ("S3_USE_LOCAL", "true".into()),
+        ("S3_ENDPOINT_URL", s3.endpoint()),
+        ("RUST_LOG", "info".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    for (name, value) in overrides {
+        env.retain(|(k, _)| k != name);
+        if let Some(value) = value {
+            env.push((name.clone(), value.clone()));
+        }
+    }
+    env
+}
+
+/// Everything running. Dropping it stops it all.
+pub struct Stack {
+    pub proxy: Proxy,
+    pub sso: SsoMock,
+    pub s3: S3Server,
+    pub redis: RedisServer,
+    /// The variables the proxy was started with (without `PORT`).
+    pub env: Vec<(String, String)>,
+    bin: PathBuf,
+    _s3_root: tempfile::TempDir,
+}
+
+impl Stack {
+    /// `bin`: the proxy binary, `env!("CARGO_BIN_EXE_s3proxy")` in its tests.
+    pub fn builder(bin: impl AsRef<Path>) -> StackBuilder {
+        StackBuilder {
+            bin: bin.as_ref().to_path_buf(),
+            sso: MockConfig::default(),
+            overrides: Vec::new(),
+        }
+    }
+
+    /// Writes an object straight into the bucket's folder.
+    pub fn put_object(&self, key: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.object_path(key);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("object folder");
+        }
+        std::fs::write(&path, bytes).expect("write object");
+        path
+    }
+
+    pub fn object_path(&self, key: &str) -> PathBuf {
+        self.s3.bucket_dir(BUCKET).join(key)
+    }
+
+    /// Starts another proxy process against the same parts, with changed variables.
+    pub async fn spawn_proxy(&self, overrides: &[(&str, Option<&str>)]) -> Proxy {
+        let mut env = self.env.clone();
+        for (name, value) in overrides {
+            env.retain(|(k, _)| k != name);
+            if let Some(value) = value {
+                env.push((name.to_string(), value.to_string()));
+            }
+        }
+        Proxy::spawn(&self.bin, &env).await
+    }
+
+    pub fn bin(&self) -> &Path {
+        &self.bin
+    }
+}
