@@ -5,9 +5,8 @@ use serde::Deserialize;
 use crate::validate::{ConfigError, Problem};
 
 /// Every variable is optional here so that envy never stops at the first missing one:
-/// validation then names all problems at once.
+/// validation then names all problems at once. (envy matches variable names lowercased.)
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub(crate) struct RawEnv {
     pub port: Option<String>,
     pub vcap_services: Option<String>,
