@@ -30,6 +30,9 @@ pub struct MockConfig {
     /// Status `/api/v1/user/me/` answers for an accepted token (the user JSON
     /// is sent only with 200).
     pub me_status: u16,
+    /// Status of the token endpoint's refusals (wrong code, client or secret); default
+    /// 401, and some SSOs answer 403.
+    pub reject_status: u16,
     /// `true`: every request is read but never answered, until the mock stops
     /// (to test the caller's timeouts).
     pub hang: bool,
@@ -47,6 +50,7 @@ impl Default for MockConfig {
             token_status: None,
             me_accepted_tokens: None,
             me_status: 200,
+            reject_status: 401,
             hang: false,
         }
     }

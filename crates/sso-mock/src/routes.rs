@@ -170,13 +170,13 @@ async fn token(req: Request<Incoming>, shared: &Shared) -> Response<Body> {
     if param(&params, "client_id") != Some(config.client_id.as_str())
         || param(&params, "client_secret") != Some(config.client_secret.as_str())
     {
-        return oauth_error("invalid_client");
+        return oauth_error(config.reject_status, "invalid_client");
     }
     let grant_ok = param(&params, "grant_type") == Some("authorization_code")
         && param(&params, "code") == Some(config.code.as_str())
         && param(&params, "redirect_uri").is_some_and(|uri| !uri.is_empty());
     if !grant_ok {
-        return oauth_error("invalid_grant");
+        return oauth_error(config.reject_status, "invalid_grant");
     }
     let access_token = state.issue_token();
     drop(state);
@@ -301,8 +301,9 @@ fn json_response(status: StatusCode, value: &serde_json::Value) -> Response<Body
     )
 }
 
-fn oauth_error(error: &'static str) -> Response<Body> {
-    json_response(StatusCode::UNAUTHORIZED, &json!({ "error": error }))
+fn oauth_error(status: u16, error: &'static str) -> Response<Body> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED);
+    json_response(status, &json!({ "error": error }))
 }
 
 fn method_not_allowed(allow: &'static str) -> Response<Body> {

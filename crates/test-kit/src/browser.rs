@@ -93,12 +93,12 @@ impl Browser {
     }
 
     /// GET, following redirects.
-    pub async fn get(&mut self, url: &str) -> Page {
+    pub async fn get(&self, url: &str) -> Page {
         self.get_with(url, &[]).await
     }
 
     /// GET with extra headers on every hop, following redirects.
-    pub async fn get_with(&mut self, url: &str, headers: &[(&str, &str)]) -> Page {
+    pub async fn get_with(&self, url: &str, headers: &[(&str, &str)]) -> Page {
         let mut url = Url::parse(url).expect("url");
         let mut redirects = Vec::new();
         let mut set_cookies = Vec::new();
