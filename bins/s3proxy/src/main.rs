@@ -59,6 +59,7 @@ async fn run(config: Config) -> Result<(), String> {
         RedisTarget::Url(url) => {
             let mut settings = RedisSettings::new(url.clone());
             settings.ttls = ttls;
+            settings.timeout = config.redis_timeout;
             AnyStore::Redis(
                 RedisStore::new(settings)
                     .map_err(|e| format!("REDIS_ENDPOINT/VCAP_SERVICES: {e}"))?,
@@ -66,16 +67,20 @@ async fn run(config: Config) -> Result<(), String> {
         }
     };
 
-    let sso = SsoClient::new(SsoSettings::new(
+    let mut sso_settings = SsoSettings::new(
         config.sso_url.clone(),
         config.sso_url_internal.clone(),
         config.sso_client_id.clone(),
         config.sso_client_secret.clone(),
-    ))
-    .map_err(|e| format!("SSO client: {e}"))?;
+    );
+    sso_settings.timeout = config.sso_timeout;
+    sso_settings.connect_timeout = config.sso_timeout.min(sso_settings.connect_timeout);
+    let sso = SsoClient::new(sso_settings).map_err(|e| format!("SSO client: {e}"))?;
 
     let mut s3_settings = S3Settings::new(config.aws_region.clone(), config.bucket.clone());
     s3_settings.key_prefix = config.key_prefix.clone();
+    s3_settings.response_timeout = config.s3_timeout;
+    s3_settings.connect_timeout = config.s3_timeout.min(s3_settings.connect_timeout);
     s3_settings.endpoint = config.s3_local_endpoint.clone();
     s3_settings.static_keys = config.aws_keys.as_ref().map(|k| StaticKeys {
         access_key_id: k.access_key_id.clone(),
@@ -93,6 +98,7 @@ async fn run(config: Config) -> Result<(), String> {
     });
     frontend.shutdown_timeout = config.shutdown_timeout;
     frontend.client_idle_timeout = config.client_idle_timeout;
+    frontend.header_read_timeout = config.header_read_timeout;
 
     let listener = http_frontend::bind(config.port)
         .await

@@ -113,6 +113,14 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// `CLIENT_IDLE_TIMEOUT`: a client that reads nothing for this long is disconnected.
     pub client_idle_timeout: Duration,
+    /// `SSO_TIMEOUT`: bound on each call to the SSO.
+    pub sso_timeout: Duration,
+    /// `S3_TIMEOUT`: bound on waiting for S3's response headers (not on the body).
+    pub s3_timeout: Duration,
+    /// `REDIS_TIMEOUT`: bound on each Redis operation.
+    pub redis_timeout: Duration,
+    /// `HEADER_READ_TIMEOUT`: a client must send its request head within this.
+    pub header_read_timeout: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -138,6 +146,10 @@ impl std::fmt::Debug for Config {
             .field("cookie_samesite", &self.cookie_samesite)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("client_idle_timeout", &self.client_idle_timeout)
+            .field("sso_timeout", &self.sso_timeout)
+            .field("s3_timeout", &self.s3_timeout)
+            .field("redis_timeout", &self.redis_timeout)
+            .field("header_read_timeout", &self.header_read_timeout)
             .finish()
     }
 }

@@ -27,6 +27,10 @@ pub(crate) struct RawEnv {
     pub cookie_samesite: Option<String>,
     pub shutdown_timeout: Option<String>,
     pub client_idle_timeout: Option<String>,
+    pub sso_timeout: Option<String>,
+    pub s3_timeout: Option<String>,
+    pub redis_timeout: Option<String>,
+    pub header_read_timeout: Option<String>,
 }
 
 impl RawEnv {

@@ -39,6 +39,10 @@ fn render(problems: &[Problem]) -> String {
 const DEFAULT_GRACE_PERIOD: u64 = 3600;
 const DEFAULT_SHUTDOWN_TIMEOUT: u64 = 10;
 const DEFAULT_CLIENT_IDLE_TIMEOUT: u64 = 300;
+const DEFAULT_SSO_TIMEOUT: u64 = 10;
+const DEFAULT_S3_TIMEOUT: u64 = 10;
+const DEFAULT_REDIS_TIMEOUT: u64 = 2;
+const DEFAULT_HEADER_READ_TIMEOUT: u64 = 10;
 
 /// Collects problems while each variable is read, so one pass reports them all.
 #[derive(Default)]
@@ -72,6 +76,21 @@ impl Checker {
                 }
             },
         }
+    }
+
+    /// Like `seconds`, but zero is refused: a zero timeout would fail every call.
+    fn positive_seconds(
+        &mut self,
+        variable: &'static str,
+        value: Option<String>,
+        default: u64,
+    ) -> Duration {
+        let d = self.seconds(variable, value, default);
+        if d.is_zero() {
+            self.problem(variable, "must be at least 1 second");
+            return Duration::from_secs(default);
+        }
+        d
     }
 
     fn http_url(&mut self, variable: &'static str, value: String) -> String {
@@ -212,6 +231,16 @@ pub(crate) fn validate(raw: RawEnv) -> Result<Config, ConfigError> {
         DEFAULT_CLIENT_IDLE_TIMEOUT,
     );
 
+    let sso_timeout = c.positive_seconds("SSO_TIMEOUT", raw.sso_timeout, DEFAULT_SSO_TIMEOUT);
+    let s3_timeout = c.positive_seconds("S3_TIMEOUT", raw.s3_timeout, DEFAULT_S3_TIMEOUT);
+    let redis_timeout =
+        c.positive_seconds("REDIS_TIMEOUT", raw.redis_timeout, DEFAULT_REDIS_TIMEOUT);
+    let header_read_timeout = c.positive_seconds(
+        "HEADER_READ_TIMEOUT",
+        raw.header_read_timeout,
+        DEFAULT_HEADER_READ_TIMEOUT,
+    );
+
     if !c.problems.is_empty() {
         return Err(ConfigError {
             problems: c.problems,
@@ -234,6 +263,10 @@ pub(crate) fn validate(raw: RawEnv) -> Result<Config, ConfigError> {
         cookie_samesite,
         shutdown_timeout,
         client_idle_timeout,
+        sso_timeout,
+        s3_timeout,
+        redis_timeout,
+        header_read_timeout,
     })
 }
 

@@ -224,6 +224,31 @@ fn optional_durations_and_samesite() {
 }
 
 #[test]
+fn timeouts_have_defaults_and_refuse_zero() {
+    let c = with(&[]).unwrap();
+    assert_eq!(c.sso_timeout, Duration::from_secs(10));
+    assert_eq!(c.s3_timeout, Duration::from_secs(10));
+    assert_eq!(c.redis_timeout, Duration::from_secs(2));
+    assert_eq!(c.header_read_timeout, Duration::from_secs(10));
+    let c = with(&[
+        ("SSO_TIMEOUT", "1"),
+        ("S3_TIMEOUT", "2"),
+        ("REDIS_TIMEOUT", "3"),
+    ])
+    .unwrap();
+    assert_eq!(
+        (c.sso_timeout, c.s3_timeout, c.redis_timeout),
+        (
+            Duration::from_secs(1),
+            Duration::from_secs(2),
+            Duration::from_secs(3)
+        )
+    );
+    let err = with(&[("SSO_TIMEOUT", "0"), ("HEADER_READ_TIMEOUT", "x")]).unwrap_err();
+    assert_eq!(variables(&err), vec!["SSO_TIMEOUT", "HEADER_READ_TIMEOUT"]);
+}
+
+#[test]
 fn unrelated_variables_are_ignored() {
     let vars = [base(), vec![("HOME", "/root"), ("WEIRD", "\u{fffd}")]].concat();
     assert!(read(&vars).is_ok());

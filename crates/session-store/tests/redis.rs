@@ -1,0 +1,354 @@
+//! The Redis store against a real redis-server: the exact keys and TTLs the Python service
+//! uses, and what happens when Redis dies, freezes or comes back.
+
+use std::future::Future;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use session_store::{
+    checked_key, token_key, RedisSettings, RedisStore, Session, SessionStore, StoreError, StoreTtls,
+};
+use test_kit::RedisServer;
+
+/// A grace period unlike every other TTL, so a marker written with the wrong TTL shows.
+const GRACE: u64 = 1234;
+
+fn settings(redis: &RedisServer) -> RedisSettings {
+    let mut settings = RedisSettings::new(redis.url());
+    settings.ttls = StoreTtls {
+        checked: Duration::from_secs(GRACE),
+        ..StoreTtls::default()
+    };
+    settings
+}
+
+fn store(redis: &RedisServer) -> RedisStore {
+    RedisStore::new(settings(redis)).expect("a valid URL")
+}
+
+fn assert_ttl_near(ttl: i64, expected: u64) {
+    let expected = expected as i64;
+    // A few seconds of slack for a loaded machine; a TTL of -1 (none) or -2 (no key) fails.
+    assert!(
+        ttl <= expected && ttl > expected - 5,
+        "TTL {ttl}, expected about {expected}"
+    );
+}
+
+#[tokio::test]
+async fn state_is_saved_under_the_python_key_with_a_60s_ttl() {
+    let redis = RedisServer::start().await;
+    let store = store(&redis);
+    let url = "https://assets.example.com/a b/é.mp4?x=1&y=2?";
+
+    store.save_state("0123abcd", url).await.unwrap();
+
+    assert_eq!(
+        redis.keys("*").await,
+        ["s3proxy__sso_state__0123abcd"],
+        "exactly one key, named as the Python service names it"
+    );
+    assert_eq!(
+        redis.get("s3proxy__sso_state__0123abcd").await.as_deref(),
+        Some(url)
+    );
+    let ttl = redis.ttl("s3proxy__sso_state__0123abcd").await;
+    assert!(ttl <= 60 && ttl > 50, "TTL {ttl}");
+
+    // Loading does not consume the state: the same callback may be used again.
+    for _ in 0..2 {
+        assert_eq!(
+            store.load_state("0123abcd").await.unwrap().as_deref(),
+            Some(url)
+        );
+    }
+    assert_eq!(store.load_state("unknown").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn save_session_writes_token_and_marker() {
+    let redis = RedisServer::start().await;
+    let store = store(&redis);
+
+    store.save_session("Ab-_9z", "access-token").await.unwrap();
+
+    let token = "s3proxy__assets_session_id__Ab-_9z__sso_token";
+    let checked = "s3proxy__assets_session_id__Ab-_9z__sso_token_checked";
+    let mut keys = redis.keys("*").await;
+    keys.sort();
+    assert_eq!(keys, [token, checked]);
+    assert_eq!(redis.get(token).await.as_deref(), Some("access-token"));
+    assert_eq!(redis.get(checked).await.as_deref(), Some("checked"));
+    assert_ttl_near(redis.ttl(token).await, 36000);
+    assert_ttl_near(redis.ttl(checked).await, GRACE);
+
+    assert_eq!(
+        store.load_session("Ab-_9z").await.unwrap(),
+        Some(Session {
+            token: "access-token".into(),
+            checked: true
+        })
+    );
+}
+
+/// Sessions written by the Python service (keys set by hand here) are read as ours.
+#[tokio::test]
+async fn load_session_reads_keys_written_by_others() {
+    let redis = RedisServer::start().await;
+    let store = store(&redis);
+
+    redis.set(&token_key("both"), "tok-1", 36000).await;
+    redis.set(&checked_key("both"), "checked", 3600).await;
+    redis.set(&token_key("unchecked"), "tok-2", 36000).await;
+    // A marker alone, without a token, is not a session.
+    redis
+        .set(&checked_key("marker-only"), "checked", 3600)
+        .await;
+
+    assert_eq!(
+        store.load_session("both").await.unwrap(),
+        Some(Session {
+            token: "tok-1".into(),
+            checked: true
+        })
+    );
+    assert_eq!(
+        store.load_session("unchecked").await.unwrap(),
+        Some(Session {
+            token: "tok-2".into(),
+            checked: false
+        })
+    );
+    assert_eq!(store.load_session("marker-only").await.unwrap(), None);
+    assert_eq!(store.load_session("missing").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn mark_checked_sets_the_marker() {
+    let redis = RedisServer::start().await;
+    let store = store(&redis);
+    redis.set(&token_key("id"), "tok", 36000).await;
+    assert!(!store.load_session("id").await.unwrap().unwrap().checked);
+
+    store.mark_checked("id").await.unwrap();
+
+    assert_eq!(
+        redis.get(&checked_key("id")).await.as_deref(),
+        Some("checked")
+    );
+    assert_ttl_near(redis.ttl(&checked_key("id")).await, GRACE);
+    assert!(store.load_session("id").await.unwrap().unwrap().checked);
+    // The token itself is left alone.
+    assert_eq!(redis.get(&token_key("id")).await.as_deref(), Some("tok"));
+    assert_ttl_near(redis.ttl(&token_key("id")).await, 36000);
+}
+
+/// A grace period of zero: every request checks with the SSO, so no marker is ever written.
+#[tokio::test]
+async fn zero_grace_period_writes_no_marker() {
+    let redis = RedisServer::start().await;
+    let mut settings = settings(&redis);
+    settings.ttls.checked = Duration::ZERO;
+    let store = RedisStore::new(settings).unwrap();
+
+    store.save_session("id", "tok").await.unwrap();
+    store.mark_checked("id").await.unwrap();
+
+    assert_eq!(redis.keys("*").await, [token_key("id")]);
+    assert!(!store.load_session("id").await.unwrap().unwrap().checked);
+}
+
+/// Every operation once, with its result.
+async fn every_operation(store: &RedisStore) -> Vec<(&'static str, Result<(), StoreError>)> {
+    vec![
+        ("ping", store.ping().await),
+        ("save_state", store.save_state("s", "http://x/").await),
+        ("load_state", store.load_state("s").await.map(drop)),
+        ("save_session", store.save_session("id", "tok").await),
+        ("load_session", store.load_session("id").await.map(drop)),
+        ("mark_checked", store.mark_checked("id").await),
+    ]
+}
+
+/// Runs `op` and checks it fails within `within`; an outer timeout keeps a hang from
+/// stalling the test run.
+async fn assert_fails_within<T: std::fmt::Debug>(
+    what: &str,
+    within: Duration,
+    op: impl Future<Output = Result<T, StoreError>>,
+) -> StoreError {
+    let started = Instant::now();
+    let result = tokio::time::timeout(within + Duration::from_secs(5), op)
+        .await
+        .unwrap_or_else(|_| panic!("{what} hung"));
+    let took = started.elapsed();
+    let err = result.expect_err(what);
+    assert!(took < within, "{what} took {took:?} to fail");
+    err
+}
+
+/// Retries `ping` until it succeeds; panics if it does not within `within`.
+async fn assert_recovers_within(store: &RedisStore, within: Duration) {
+    let started = Instant::now();
+    loop {
+        match store.ping().await {
+            Ok(()) => return,
+            Err(_) if started.elapsed() < within => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("still failing after {within:?}: {e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn redis_killed_is_an_error_then_recovers_on_restart() {
+    let mut redis = RedisServer::start().await;
+    let store = store(&redis);
+    // A connection in the pool first: the dead one must be noticed, not reused forever.
+    store.save_session("id", "tok").await.unwrap();
+
+    redis.kill();
+    let within = Duration::from_millis(2500);
+    for (what, result) in every_operation_bounded(&store, within).await {
+        let err = result.expect_err(what);
+        assert!(
+            matches!(err, StoreError::Unavailable(_) | StoreError::Timeout(_)),
+            "{what}: {err:?}"
+        );
+    }
+
+    redis.restart().await;
+    assert_recovers_within(&store, Duration::from_secs(3)).await;
+    // Restarted empty: the store works normally again, every operation.
+    for (what, result) in every_operation(&store).await {
+        result.unwrap_or_else(|e| panic!("{what} after restart: {e}"));
+    }
+    assert_eq!(
+        store.load_session("id").await.unwrap(),
+        Some(Session {
+            token: "tok".into(),
+            checked: true
+        })
+    );
+}
+
+/// Each operation must fail on its own within `within`.
+async fn every_operation_bounded(
+    store: &RedisStore,
+    within: Duration,
+) -> Vec<(&'static str, Result<(), StoreError>)> {
+    let mut results = Vec::new();
+    macro_rules! check {
+        ($what:literal, $op:expr) => {
+            let err = assert_fails_within($what, within, $op).await;
+            results.push(($what, Err(err)));
+        };
+    }
+    check!("ping", store.ping());
+    check!("save_state", store.save_state("s", "http://x/"));
+    check!("load_state", store.load_state("s"));
+    check!("save_session", store.save_session("id", "tok"));
+    check!("load_session", store.load_session("id"));
+    check!("mark_checked", store.mark_checked("id"));
+    results
+}
+
+/// Sends a signal to a process with the `kill` command (no libc binding needed).
+fn signal(pid: u32, sig: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{sig} {pid} failed");
+}
+
+/// Thaws the frozen redis-server however the test ends, so a failing assertion does not
+/// leave a stopped process behind (the server's own drop then kills it).
+struct Thaw(u32);
+
+impl Drop for Thaw {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-CONT")
+            .arg(self.0.to_string())
+            .status();
+    }
+}
+
+/// A frozen Redis accepts connections (the kernel does) but never answers: only our
+/// timeouts end the wait.
+#[tokio::test]
+async fn redis_frozen_is_an_error_within_the_timeout() {
+    let redis = RedisServer::start().await;
+    let store = store(&redis);
+    store.save_session("id", "tok").await.unwrap();
+    let pid = redis.pid().expect("redis is running");
+
+    signal(pid, "STOP");
+    let thaw = Thaw(pid);
+    let within = Duration::from_secs(3);
+    let err = assert_fails_within("load_session", within, store.load_session("id")).await;
+    assert!(
+        matches!(err, StoreError::Unavailable(_) | StoreError::Timeout(_)),
+        "{err:?}"
+    );
+    assert_fails_within("save_state", within, store.save_state("s", "http://x/")).await;
+    // Several at once (a burst of requests): each is bounded, none waits behind another.
+    let started = Instant::now();
+    let (a, b, c) = tokio::join!(
+        store.load_session("id"),
+        store.mark_checked("id"),
+        store.ping()
+    );
+    assert!(a.is_err() && b.is_err() && c.is_err());
+    assert!(started.elapsed() < within, "took {:?}", started.elapsed());
+
+    drop(thaw);
+    assert_recovers_within(&store, Duration::from_secs(3)).await;
+    assert_eq!(
+        store.load_session("id").await.unwrap(),
+        Some(Session {
+            token: "tok".into(),
+            checked: true
+        })
+    );
+}
+
+#[test]
+fn invalid_urls_are_an_error_without_the_password() {
+    for url in [
+        "redis://:hunter2@host:notaport/0",
+        "redis://user:hunter2@[::1/0",
+        "http://:hunter2@localhost:6379/0",
+        "not a url hunter2",
+        "",
+    ] {
+        let err = match RedisStore::new(RedisSettings::new(url)) {
+            Ok(_) => panic!("{url:?} was accepted"),
+            Err(e) => e,
+        };
+        assert!(matches!(err, StoreError::InvalidUrl(_)), "{url:?}: {err:?}");
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains("hunter2"), "{url:?}: {text}");
+    }
+    // The settings' Debug (which a caller may log) hides the URL too.
+    let settings = RedisSettings::new("redis://:hunter2@localhost:6379/0");
+    assert!(!format!("{settings:?}").contains("hunter2"));
+}
+
+/// Nothing listening: a lazy pool builds fine, and the first use is a prompt error.
+#[tokio::test]
+async fn nothing_listening_is_a_prompt_error() {
+    let port = test_kit::free_port();
+    let store = RedisStore::new(RedisSettings::new(format!("redis://127.0.0.1:{port}/0"))).unwrap();
+    let err = assert_fails_within("ping", Duration::from_millis(2500), store.ping()).await;
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    // The key of the state is never in an error.
+    let err = store
+        .save_state("secret-state", "http://x/")
+        .await
+        .unwrap_err();
+    assert!(!format!("{err} {err:?}").contains("secret-state"));
+}
