@@ -1,0 +1,80 @@
+//! SPEC §1: start-up validation, with the real binary.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use test_kit::Proxy;
+
+fn valid_env() -> Vec<(String, String)> {
+    [
+        ("PORT", "0"),
+        ("REDIS_ENDPOINT", "redis://127.0.0.1:1/0"),
+        ("SSO_URL", "http://127.0.0.1:1/"),
+        ("SSO_CLIENT_ID", "id"),
+        ("SSO_CLIENT_SECRET", "very-secret-client-secret"),
+        ("AWS_DEFAULT_REGION", "eu-west-2"),
+        ("AWS_S3_BUCKET", "my-bucket"),
+        ("AWS_S3_HEALTHCHECK_KEY", "healthcheck.txt"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+fn without(env: &[(String, String)], name: &str) -> Vec<(String, String)> {
+    env.iter().filter(|(k, _)| k != name).cloned().collect()
+}
+
+fn run(env: &[(String, String)]) -> (Option<i32>, String, Duration) {
+    let (status, logs, elapsed) =
+        Proxy::run_to_exit(Path::new(common::BIN), env, Duration::from_secs(5));
+    (status.and_then(|s| s.code()), logs, elapsed)
+}
+
+#[test]
+fn each_missing_required_variable_is_named_and_exits_2_fast() {
+    for name in [
+        "PORT",
+        "SSO_URL",
+        "SSO_CLIENT_ID",
+        "SSO_CLIENT_SECRET",
+        "AWS_DEFAULT_REGION",
+        "AWS_S3_BUCKET",
+        "AWS_S3_HEALTHCHECK_KEY",
+        "REDIS_ENDPOINT",
+    ] {
+        let (code, logs, elapsed) = run(&without(&valid_env(), name));
+        assert_eq!(code, Some(2), "without {name}: {logs}");
+        assert!(logs.contains(name), "without {name}: {logs}");
+        assert!(
+            elapsed < Duration::from_secs(1),
+            "without {name}: {elapsed:?}"
+        );
+        assert!(!logs.contains("very-secret-client-secret"), "{logs}");
+    }
+}
+
+#[test]
+fn all_problems_are_reported_at_once() {
+    let mut env = without(&without(&valid_env(), "SSO_URL"), "PORT");
+    env.push(("VCAP_SERVICES".into(), "{not json".into()));
+    env.push(("S3_USE_LOCAL".into(), "true".into()));
+    let (code, logs, _) = run(&env);
+    assert_eq!(code, Some(2));
+    for name in ["PORT", "SSO_URL", "VCAP_SERVICES", "S3_ENDPOINT_URL"] {
+        assert!(logs.contains(name), "{name} not named: {logs}");
+    }
+}
+
+#[test]
+fn a_taken_port_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let mut env = without(&valid_env(), "PORT");
+    env.push(("PORT".into(), port.clone()));
+    let (code, logs, _) = run(&env);
+    assert_eq!(code, Some(2), "{logs}");
+    assert!(logs.contains("PORT") && logs.contains(&port), "{logs}");
+}
