@@ -37,12 +37,6 @@ struct Inner<S> {
     inflight: InFlight,
 }
 
-/// Whether a request may go on to S3.
-enum Access {
-    Granted,
-    Denied(HttpResponse),
-}
-
 impl<S: SessionStore> App<S> {
     pub fn new(store: S, sso: SsoClient, s3: S3Streamer, settings: FrontendSettings) -> App<S> {
         App {
@@ -116,8 +110,8 @@ impl<S: SessionStore> App<S> {
         if key == self.inner.settings.healthcheck_key {
             return self.proxy(parts, method, &key, activity).await;
         }
-        if let Access::Denied(response) = self.check_session(parts).await {
-            return response;
+        if let Some(refusal) = self.check_session(parts).await {
+            return refusal;
         }
         match guard(&key) {
             Ok(key) => self.proxy(parts, method, key, activity).await,
@@ -125,22 +119,23 @@ impl<S: SessionStore> App<S> {
         }
     }
 
-    /// One store round trip for token and marker; the SSO is asked only once the
-    /// marker (the grace period) has expired.
-    async fn check_session(&self, parts: &Parts) -> Access {
+    /// `None` when the request's session grants access, else the response to send
+    /// instead (a login redirect or an error). One store round trip reads token and
+    /// marker; the SSO is asked only once the marker (the grace period) has expired.
+    async fn check_session(&self, parts: &Parts) -> Option<HttpResponse> {
         let Some(session_id) = cookies::session_id(&parts.headers) else {
-            return Access::Denied(self.start_login(parts).await);
+            return Some(self.start_login(parts).await);
         };
         let session = match self.inner.store.load_session(&session_id).await {
             Ok(Some(session)) => session,
-            Ok(None) => return Access::Denied(self.start_login(parts).await),
+            Ok(None) => return Some(self.start_login(parts).await),
             Err(e) => {
                 log::error!("could not read session: {e}");
-                return Access::Denied(empty(StatusCode::SERVICE_UNAVAILABLE));
+                return Some(empty(StatusCode::SERVICE_UNAVAILABLE));
             }
         };
         if session.checked {
-            return Access::Granted;
+            return None;
         }
         match self.inner.sso.check_token(&session.token).await {
             Outcome::Accepted(()) => {
@@ -148,15 +143,15 @@ impl<S: SessionStore> App<S> {
                     // The user is genuine; the SSO will just be asked again next time.
                     log::warn!("could not record token check: {e}");
                 }
-                Access::Granted
+                None
             }
             Outcome::Rejected(status) => {
                 log::info!("SSO no longer accepts a session's token ({status}): signing in again");
-                Access::Denied(self.start_login(parts).await)
+                Some(self.start_login(parts).await)
             }
             Outcome::Failed(e) => {
                 log::error!("SSO token check failed: {e}");
-                Access::Denied(empty(StatusCode::INTERNAL_SERVER_ERROR))
+                Some(empty(StatusCode::INTERNAL_SERVER_ERROR))
             }
         }
     }

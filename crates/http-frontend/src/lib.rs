@@ -4,7 +4,8 @@
 //! - Routing: `GET`/`HEAD` only (anything else is 405); `/__redirect_from_sso` is the
 //!   OAuth2 callback; the healthcheck key is served without login; every other path needs
 //!   a session.
-//! - Login: anonymous requests get a fresh state saved in the [`SessionStore`] and a 302
+//! - Login: anonymous requests get a fresh state saved in the
+//!   [`SessionStore`](session_store::SessionStore) and a 302
 //!   to the SSO; the callback exchanges the code, saves a new session and sets the
 //!   `assets_session_id` cookie.
 //! - Proxying: the path is percent-decoded into a key, refused when it could leave the

@@ -129,9 +129,10 @@ mod tests {
 
     #[tokio::test]
     async fn zero_grace_period_never_marks_checked() {
-        let mut t = StoreTtls::default();
-        t.checked = Duration::ZERO;
-        let store = MemoryStore::new(t);
+        let store = MemoryStore::new(StoreTtls {
+            checked: Duration::ZERO,
+            ..StoreTtls::default()
+        });
         store.save_session("id", "tok").await.unwrap();
         assert!(!store.load_session("id").await.unwrap().unwrap().checked);
     }
