@@ -69,3 +69,17 @@ pub fn parse(bytes: &[u8]) -> RawResponse {
         body: bytes[split + 4..].to_vec(),
     }
 }
+
+impl RawResponse {
+    /// Status and `Content-Length` (0 when absent) of a response head.
+    pub fn status_and_length(head: &[u8]) -> (u16, usize) {
+        let mut with_end = head.to_vec();
+        with_end.extend_from_slice(b"\r\n\r\n");
+        let parsed = parse(&with_end);
+        let length = parsed
+            .header("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        (parsed.status, length)
+    }
+}

@@ -60,9 +60,18 @@ impl StackBuilder {
             redis,
             env,
             bin: self.bin,
+            sso_config: self.sso,
             _s3_root: s3_root,
         }
     }
+}
+
+fn s3_config(root: &Path) -> S3Config {
+    let mut config = S3Config::new(root);
+    config.access_key = S3_ACCESS_KEY.into();
+    config.secret_key = S3_SECRET_KEY.into();
+    config.buckets = vec![BUCKET.into()];
+    config
 }
 
 fn proxy_env(
@@ -107,10 +116,34 @@ pub struct Stack {
     /// The variables the proxy was started with (without `PORT`).
     pub env: Vec<(String, String)>,
     bin: PathBuf,
+    sso_config: MockConfig,
     _s3_root: tempfile::TempDir,
 }
 
 impl Stack {
+    /// Stops the S3 server (connections refused from now on).
+    pub async fn stop_s3(&mut self) {
+        self.s3.stop().await;
+    }
+
+    /// Starts the S3 server again on the same port, over the same folder.
+    pub async fn restart_s3(&mut self) {
+        let port = self.s3.port();
+        self.s3.stop().await;
+        self.s3 = S3Server::start_on_port(port, s3_config(self._s3_root.path()))
+            .await
+            .expect("restart the S3 server on its port");
+    }
+
+    /// Starts the SSO mock again on the same port, with its original configuration.
+    pub async fn restart_sso(&mut self) {
+        let port = self.sso.port();
+        self.sso.stop().await;
+        self.sso = SsoMock::start_on_port(port, self.sso_config.clone())
+            .await
+            .expect("restart the SSO mock on its port");
+    }
+
     /// `bin`: the proxy binary, `env!("CARGO_BIN_EXE_s3proxy")` in its tests.
     pub fn builder(bin: impl AsRef<Path>) -> StackBuilder {
         StackBuilder {
