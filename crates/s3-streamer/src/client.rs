@@ -13,6 +13,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::body::ObjectBody;
 use crate::error::FetchError;
+use crate::http_client::LeanHttpClient;
 use crate::request::{Method, ObjectRequest, ObjectResponse};
 
 /// Static credentials. `Debug` hides the secret.
@@ -76,8 +77,11 @@ impl S3Streamer {
             .read_timeout(settings.response_timeout)
             .operation_timeout(settings.response_timeout)
             .build();
+        let http_client = LeanHttpClient::new(settings.connect_timeout)
+            .map_err(|e| FetchError::Failed(format!("cannot load the system's CA roots: {e}")))?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(settings.region.clone()))
+            .http_client(http_client)
             .timeout_config(timeouts);
         if let Some(keys) = &settings.static_keys {
             loader = loader.credentials_provider(Credentials::new(

@@ -35,6 +35,7 @@
 mod body;
 mod client;
 mod error;
+mod http_client;
 mod request;
 
 pub use body::{BodyError, ObjectBody};
