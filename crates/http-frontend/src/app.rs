@@ -9,12 +9,10 @@ use s3_streamer::{Method, S3Streamer};
 use session_store::SessionStore;
 use sso_client::{Outcome, SsoClient};
 
-use crate::cookies;
-use crate::key::{decode_path, guard};
 use crate::responses::{empty, method_not_allowed, HttpResponse};
 use crate::settings::FrontendSettings;
 use crate::tracking::{AccessLog, ConnActivity, InFlight};
-use crate::CALLBACK_PATH;
+use http_input::{decode_path, guard, session_id, CALLBACK_PATH};
 
 /// Everything a request needs. Cheap to clone.
 pub struct App<S> {
@@ -123,7 +121,7 @@ impl<S: SessionStore> App<S> {
     /// instead (a login redirect or an error). One store round trip reads token and
     /// marker; the SSO is asked only once the marker (the grace period) has expired.
     async fn check_session(&self, parts: &Parts) -> Option<HttpResponse> {
-        let Some(session_id) = cookies::session_id(&parts.headers) else {
+        let Some(session_id) = session_id(&parts.headers) else {
             return Some(self.start_login(parts).await);
         };
         let session = match self.inner.store.load_session(&session_id).await {

@@ -89,6 +89,11 @@ impl Body for ResponseBody {
                 if let Some(data) = frame.data_ref() {
                     this.count(data.len());
                 }
+                // hyper stops polling once Content-Length bytes are out, so the end
+                // of a sized body is seen here rather than as a final `None`.
+                if this.is_end_stream() {
+                    this.finished();
+                }
             }
             Poll::Ready(Some(Err(e))) => log::warn!("S3 body failed mid-stream: {e}"),
             Poll::Ready(None) => this.finished(),

@@ -44,23 +44,14 @@
 
 mod app;
 mod body;
-mod cookies;
-mod key;
 mod login;
-mod origin;
 mod proxy;
-mod range;
 mod responses;
 mod server;
 mod settings;
 mod tracking;
 
 pub use app::App;
-pub use cookies::{SameSite, SESSION_COOKIE};
-pub use key::{decode_path, guard, KeyError};
-pub use range::usable as usable_range;
+pub use http_input::{SameSite, CALLBACK_PATH, SESSION_COOKIE};
 pub use server::{bind, serve};
 pub use settings::FrontendSettings;
-
-/// The OAuth2 callback path.
-pub const CALLBACK_PATH: &str = "/__redirect_from_sso";

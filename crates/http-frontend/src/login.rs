@@ -11,9 +11,8 @@ use session_store::SessionStore;
 use sso_client::Outcome;
 
 use crate::app::App;
-use crate::cookies;
-use crate::origin::{request_target, Origin};
 use crate::responses::{empty, redirect, state_expired, HttpResponse};
+use http_input::{request_target, set_cookie, Origin};
 
 /// States are ours (64 hex characters); anything much longer is not worth a lookup.
 const MAX_STATE_LEN: usize = 256;
@@ -107,7 +106,7 @@ impl<S: SessionStore> App<S> {
             log::error!("stored original URL is not a valid Location");
             return empty(StatusCode::BAD_REQUEST);
         };
-        let cookie = cookies::set_cookie(
+        let cookie = set_cookie(
             &session_id,
             origin.https,
             self.settings().cookie_samesite,

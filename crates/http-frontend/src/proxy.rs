@@ -9,16 +9,8 @@ use session_store::SessionStore;
 
 use crate::app::App;
 use crate::body::ResponseBody;
-use crate::range;
 use crate::responses::{empty, HttpResponse};
 use crate::tracking::ConnActivity;
-
-fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
 
 fn nosniff(headers: &mut HeaderMap) {
     headers.insert(
@@ -36,16 +28,17 @@ impl<S: SessionStore> App<S> {
         activity: &Arc<ConnActivity>,
     ) -> HttpResponse {
         let h = &parts.headers;
+        let conditions = http_input::conditions(h);
         let mut request = ObjectRequest::new(method, key);
         request.range = h
             .get(header::RANGE)
             .and_then(|v| v.to_str().ok())
-            .and_then(range::usable)
+            .and_then(http_input::usable_range)
             .map(str::to_string);
-        request.if_none_match = header_text(h, header::IF_NONE_MATCH);
-        request.if_match = header_text(h, header::IF_MATCH);
-        request.if_modified_since = header_text(h, header::IF_MODIFIED_SINCE);
-        request.if_unmodified_since = header_text(h, header::IF_UNMODIFIED_SINCE);
+        request.if_none_match = conditions.if_none_match;
+        request.if_match = conditions.if_match;
+        request.if_modified_since = conditions.if_modified_since;
+        request.if_unmodified_since = conditions.if_unmodified_since;
 
         match self.s3().fetch(&request).await {
             Ok(object) => {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::cookies::SameSite;
+use http_input::SameSite;
 
 /// How the HTTP frontend behaves; the binary fills it from the configuration.
 #[derive(Debug, Clone)]

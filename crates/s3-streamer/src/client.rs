@@ -143,8 +143,8 @@ impl S3Streamer {
             .set_range(r.range.clone())
             .set_if_none_match(r.if_none_match.clone())
             .set_if_match(r.if_match.clone())
-            .set_if_modified_since(http_date(&r.if_modified_since))
-            .set_if_unmodified_since(http_date(&r.if_unmodified_since))
+            .set_if_modified_since(r.if_modified_since.map(DateTime::from))
+            .set_if_unmodified_since(r.if_unmodified_since.map(DateTime::from))
             .send()
             .await
             .map_err(classify)?;
@@ -165,8 +165,8 @@ impl S3Streamer {
             .set_range(r.range.clone())
             .set_if_none_match(r.if_none_match.clone())
             .set_if_match(r.if_match.clone())
-            .set_if_modified_since(http_date(&r.if_modified_since))
-            .set_if_unmodified_since(http_date(&r.if_unmodified_since))
+            .set_if_modified_since(r.if_modified_since.map(DateTime::from))
+            .set_if_unmodified_since(r.if_unmodified_since.map(DateTime::from))
             .send()
             .await
             .map_err(classify)?;
@@ -198,12 +198,6 @@ fn status_of(content_range: Option<&str>) -> StatusCode {
     } else {
         StatusCode::OK
     }
-}
-
-fn http_date(value: &Option<String>) -> Option<DateTime> {
-    value
-        .as_deref()
-        .and_then(|v| DateTime::from_str(v.trim(), Format::HttpDate).ok())
 }
 
 /// The pass-through headers of a GetObject or HeadObject output (same getters on both).

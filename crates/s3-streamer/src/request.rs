@@ -1,5 +1,7 @@
 //! What is asked of S3 and what comes back.
 
+use std::time::SystemTime;
+
 use http::{HeaderMap, StatusCode};
 
 use crate::body::ObjectBody;
@@ -20,9 +22,8 @@ pub struct ObjectRequest {
     pub range: Option<String>,
     pub if_none_match: Option<String>,
     pub if_match: Option<String>,
-    /// An HTTP date; ignored when it does not parse, as HTTP says.
-    pub if_modified_since: Option<String>,
-    pub if_unmodified_since: Option<String>,
+    pub if_modified_since: Option<SystemTime>,
+    pub if_unmodified_since: Option<SystemTime>,
 }
 
 impl ObjectRequest {
