@@ -1,0 +1,97 @@
+//! `cargo xtask test`: the project's one test command, its steps in order, stopping at
+//! the first failure, closing with `N passed, M failed`.
+
+use crate::workspace::{self, on_path};
+use crate::{engine, signals, smoke, Result};
+
+/// The steps, in the order they run (and the names `--only` accepts).
+pub const STEP_NAMES: [&str; 6] = ["fmt", "clippy", "doc", "test", "smoke", "compose"];
+
+enum Outcome {
+    Passed,
+    /// Not run here, and why: not counted as passed or failed.
+    Skipped(String),
+}
+
+/// Runs the steps (all, or those in `only`); true when none failed.
+pub fn run(only: &[String]) -> bool {
+    let mut passed = 0;
+    let mut failed = 0;
+    for name in STEP_NAMES {
+        if !only.is_empty() && !only.iter().any(|o| o == name) {
+            continue;
+        }
+        println!("\n==> {name}: {}", describe(name));
+        if signals::stop_requested() {
+            eprintln!("interrupted: later steps did not run");
+            failed += 1;
+            break;
+        }
+        match step(name) {
+            Ok(Outcome::Passed) => {
+                passed += 1;
+                println!("==> {name}: passed");
+            }
+            Ok(Outcome::Skipped(why)) => println!("==> {name}: skipped: {why}"),
+            Err(e) => {
+                failed += 1;
+                eprintln!("==> {name}: FAILED: {e}");
+                eprintln!("stopping at the first failure; later steps did not run");
+                break;
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    failed == 0
+}
+
+fn describe(step: &str) -> &'static str {
+    match step {
+        "fmt" => "formatting (cargo fmt --check)",
+        "clippy" => "lints (cargo clippy, warnings denied)",
+        "doc" => "documentation (cargo doc, warnings denied)",
+        "test" => "unit, integration and doc tests (cargo test --workspace)",
+        "smoke" => "the local stack end to end (cargo xtask smoke)",
+        "compose" => "the compose file (docker compose config -q)",
+        _ => "",
+    }
+}
+
+fn step(name: &str) -> Result<Outcome> {
+    let mut cargo = workspace::cargo();
+    match name {
+        "fmt" => cargo.args(["fmt", "--all", "--", "--check"]),
+        "clippy" => cargo.args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+        "doc" => cargo
+            .args(["doc", "--workspace", "--no-deps"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+        "test" => cargo.args(["test", "--workspace"]),
+        "smoke" => return smoke::run().map(|()| Outcome::Passed),
+        "compose" => return compose_config(),
+        other => return Err(format!("no step named {other:?}")),
+    };
+    workspace::run(&mut cargo).map(|()| Outcome::Passed)
+}
+
+/// `docker compose config -q`: validates the compose file; needs no engine.
+fn compose_config() -> Result<Outcome> {
+    if !on_path("docker") {
+        return Ok(Outcome::Skipped(
+            "no `docker` client on PATH, so the compose file was not checked".into(),
+        ));
+    }
+    // A docker client without any compose is a machine's gap, not the project's fault.
+    let mut command = match engine::compose_command() {
+        Ok(command) => command,
+        Err(why) => return Ok(Outcome::Skipped(why)),
+    };
+    command.args(["config", "-q"]);
+    workspace::run(&mut command).map(|()| Outcome::Passed)
+}
