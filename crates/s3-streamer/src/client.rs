@@ -135,16 +135,7 @@ impl S3Streamer {
     }
 
     async fn get(&self, key: &str, r: &ObjectRequest) -> Result<ObjectResponse, FetchError> {
-        let output = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .set_range(r.range.clone())
-            .set_if_none_match(r.if_none_match.clone())
-            .set_if_match(r.if_match.clone())
-            .set_if_modified_since(r.if_modified_since.map(DateTime::from))
-            .set_if_unmodified_since(r.if_unmodified_since.map(DateTime::from))
+        let output = with_request!(self.client.get_object(), &self.bucket, key, r)
             .send()
             .await
             .map_err(classify)?;
@@ -157,16 +148,7 @@ impl S3Streamer {
     }
 
     async fn head(&self, key: &str, r: &ObjectRequest) -> Result<ObjectResponse, FetchError> {
-        let output = self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .set_range(r.range.clone())
-            .set_if_none_match(r.if_none_match.clone())
-            .set_if_match(r.if_match.clone())
-            .set_if_modified_since(r.if_modified_since.map(DateTime::from))
-            .set_if_unmodified_since(r.if_unmodified_since.map(DateTime::from))
+        let output = with_request!(self.client.head_object(), &self.bucket, key, r)
             .send()
             .await
             .map_err(classify)?;
@@ -199,6 +181,23 @@ fn status_of(content_range: Option<&str>) -> StatusCode {
         StatusCode::OK
     }
 }
+
+/// Bucket, key, range and preconditions on a GetObject or HeadObject builder (the two
+/// are distinct types with the same setters).
+macro_rules! with_request {
+    ($builder:expr, $bucket:expr, $key:expr, $r:expr) => {{
+        let r: &ObjectRequest = $r;
+        $builder
+            .bucket($bucket)
+            .key($key)
+            .set_range(r.range.clone())
+            .set_if_none_match(r.if_none_match.clone())
+            .set_if_match(r.if_match.clone())
+            .set_if_modified_since(r.if_modified_since.map(DateTime::from))
+            .set_if_unmodified_since(r.if_unmodified_since.map(DateTime::from))
+    }};
+}
+use with_request;
 
 /// The pass-through headers of a GetObject or HeadObject output (same getters on both).
 macro_rules! pass_through {
