@@ -1,11 +1,16 @@
 //! `cargo xtask test`: the project's one test command, its steps in order, stopping at
 //! the first failure, closing with `N passed, M failed`.
 
+use std::process::Command;
+
 use crate::workspace::{self, on_path};
 use crate::{engine, signals, smoke, Result};
 
 /// The steps, in the order they run (and the names `--only` accepts).
-pub const STEP_NAMES: [&str; 6] = ["fmt", "clippy", "doc", "test", "smoke", "compose"];
+pub const STEP_NAMES: [&str; 7] = ["fmt", "clippy", "doc", "test", "fuzz", "smoke", "compose"];
+
+/// Seconds each fuzz target runs for in the `fuzz` step.
+const FUZZ_SECONDS: &str = "10";
 
 enum Outcome {
     Passed,
@@ -51,6 +56,7 @@ fn describe(step: &str) -> &'static str {
         "clippy" => "lints (cargo clippy, warnings denied)",
         "doc" => "documentation (cargo doc, warnings denied)",
         "test" => "unit, integration and doc tests (cargo test --workspace)",
+        "fuzz" => "each fuzz target briefly from its seeds (bash fuzz/run.sh 10)",
         "smoke" => "the local stack end to end (cargo xtask smoke)",
         "compose" => "the compose file (docker compose config -q)",
         _ => "",
@@ -73,11 +79,22 @@ fn step(name: &str) -> Result<Outcome> {
             .args(["doc", "--workspace", "--no-deps"])
             .env("RUSTDOCFLAGS", "-D warnings"),
         "test" => cargo.args(["test", "--workspace"]),
+        "fuzz" => return fuzz(),
         "smoke" => return smoke::run().map(|()| Outcome::Passed),
         "compose" => return compose_config(),
         other => return Err(format!("no step named {other:?}")),
     };
     workspace::run(&mut cargo).map(|()| Outcome::Passed)
+}
+
+/// `bash fuzz/run.sh 10`: installs cargo-fuzz if missing, builds the targets (outside
+/// the workspace, in `fuzz/target/`) and runs each one briefly on a copy of its seeds.
+fn fuzz() -> Result<Outcome> {
+    let mut command = Command::new("bash");
+    command
+        .current_dir(workspace::root())
+        .args(["fuzz/run.sh", FUZZ_SECONDS]);
+    workspace::run(&mut command).map(|()| Outcome::Passed)
 }
 
 /// `docker compose config -q`: validates the compose file; needs no engine.

@@ -15,7 +15,8 @@ pub struct BadHost;
 
 impl Origin {
     /// Scheme from `X-Forwarded-Proto` (the first hop's), else http; host from `Host`.
-    /// A Host with characters no host name has is refused: it ends up in `Location`.
+    /// A Host with characters no host name has, or that is no URL authority (an
+    /// unclosed `[`, a port that is no number), is refused: it ends up in `Location`.
     pub fn of(parts: &Parts) -> Result<Origin, BadHost> {
         let host = parts
             .headers
@@ -23,7 +24,11 @@ impl Origin {
             .and_then(|h| h.to_str().ok())
             .or_else(|| parts.uri.authority().map(|a| a.as_str()))
             .ok_or(BadHost)?;
-        if host.is_empty() || host.len() > 255 || !host.bytes().all(is_host_byte) {
+        if host.is_empty()
+            || host.len() > 255
+            || !host.bytes().all(is_host_byte)
+            || !is_authority(host)
+        {
             return Err(BadHost);
         }
         let https = parts
@@ -59,6 +64,18 @@ impl Origin {
 
 fn is_host_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']')
+}
+
+/// `host[:port]` as a URL's authority: brackets closed, one port at most, and that a
+/// number below 65536 (`http`'s parser leaves the port unchecked).
+fn is_authority(host: &str) -> bool {
+    let Ok(authority) = host.parse::<http::uri::Authority>() else {
+        return false;
+    };
+    match host[authority.host().len()..].strip_prefix(':') {
+        None | Some("") => true,
+        Some(port) => port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok(),
+    }
 }
 
 /// The request-target exactly as sent: path, then `?` and the query if the client sent a
@@ -103,6 +120,23 @@ mod tests {
             assert_eq!(Origin::of(&p), Err(BadHost), "{host:?}");
         }
         assert_eq!(Origin::of(&parts("/a", &[])), Err(BadHost));
+    }
+
+    /// Found by the `origin` fuzz target: hosts of allowed characters that are still no
+    /// URL authority made redirect and callback URLs that do not parse.
+    #[test]
+    fn hosts_that_are_no_authority_are_refused() {
+        for host in [
+            "[4:080", "[::1", "::1]", "h:abc", "a:b:c", "h:65536", "h:+1",
+        ] {
+            let p = parts("/a", &[("host", host)]);
+            assert_eq!(Origin::of(&p), Err(BadHost), "{host:?}");
+        }
+        for host in ["[::1]:8080", "[::1]", "h:8000", "example.com", "a_b.c-d"] {
+            let p = parts("/a", &[("host", host)]);
+            let url = Origin::of(&p).unwrap().callback_url();
+            assert!(url.parse::<http::Uri>().is_ok(), "{url:?}");
+        }
     }
 
     #[test]
