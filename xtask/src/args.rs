@@ -1,5 +1,6 @@
 //! The command line of `cargo xtask`.
 
+use crate::bench::BenchOptions;
 use crate::checks::STEP_NAMES;
 use crate::up::UpOptions;
 
@@ -18,10 +19,17 @@ tasks:
                                 --docker: `docker compose up --build` instead
   down                          stop what `up --detach` started
   compose [--] <args>...        docker compose -f compose/compose.yaml <args>
-  test [--only <step>]...       the project's checks, in order: fmt, clippy, doc, test, smoke,
-                                compose (--only runs the steps named, e.g. --only smoke)
+  test [--only <step>]...       the project's checks, in order: fmt, clippy, doc, test, fuzz,
+                                smoke, bench (quick), compose (--only runs the steps named,
+                                e.g. --only smoke)
   smoke                         start the local stack, sign in through the SSO mock, fetch
                                 objects, stop the stack
+  bench [--quick] [--rust-log <filter>]
+                                the release proxy against nginx serving the same objects:
+                                throughput, latency, CPU and memory, direct vs proxied
+                                (needs nginx, wrk and redis-server; results in target/bench/).
+                                --quick: ~1 s per measurement, smaller objects (CI);
+                                --rust-log: the proxy's log filter (default warn)
   help                          this text";
 
 /// One task, with its options.
@@ -34,6 +42,7 @@ pub enum Task {
     Compose(Vec<String>),
     Test { only: Vec<String> },
     Smoke,
+    Bench(BenchOptions),
 }
 
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Task, String> {
@@ -70,6 +79,23 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Task, String> {
         }
         "down" => no_options(rest, "down", Task::Down),
         "smoke" => no_options(rest, "smoke", Task::Smoke),
+        "bench" => {
+            let mut options = BenchOptions::default();
+            let mut rest = rest.into_iter();
+            while let Some(arg) = rest.next() {
+                match arg.split_once('=') {
+                    _ if arg == "--quick" => options.quick = true,
+                    Some(("--rust-log", value)) => options.rust_log = value.to_owned(),
+                    _ if arg == "--rust-log" => {
+                        options.rust_log = rest
+                            .next()
+                            .ok_or("--rust-log needs a filter, e.g. --rust-log info")?;
+                    }
+                    _ => return Err(unknown(&arg, "bench")),
+                }
+            }
+            Ok(Task::Bench(options))
+        }
         "compose" => {
             // `--` is optional; everything after it goes to compose untouched.
             let rest = match rest.first().map(String::as_str) {
@@ -144,6 +170,13 @@ mod tests {
         );
         assert_eq!(parse_str(&["down"]), Ok(Task::Down));
         assert_eq!(
+            parse_str(&["bench", "--quick", "--rust-log=info"]),
+            Ok(Task::Bench(BenchOptions {
+                quick: true,
+                rust_log: "info".into()
+            }))
+        );
+        assert_eq!(
             parse_str(&["compose", "--", "config", "-q"]),
             Ok(Task::Compose(vec!["config".into(), "-q".into()]))
         );
@@ -165,6 +198,9 @@ mod tests {
             .contains("\"lint\""));
         assert!(parse_str(&["test", "--only"]).is_err());
         assert!(parse_str(&["down", "now"]).is_err());
+        assert!(parse_str(&["bench", "--fast"])
+            .unwrap_err()
+            .contains("--fast"));
         assert!(parse_str(&["deploy"]).unwrap_err().contains("deploy"));
     }
 }

@@ -3,11 +3,14 @@
 
 use std::process::Command;
 
+use crate::bench::{self, BenchOptions};
 use crate::workspace::{self, on_path};
 use crate::{engine, signals, smoke, Result};
 
 /// The steps, in the order they run (and the names `--only` accepts).
-pub const STEP_NAMES: [&str; 7] = ["fmt", "clippy", "doc", "test", "fuzz", "smoke", "compose"];
+pub const STEP_NAMES: [&str; 8] = [
+    "fmt", "clippy", "doc", "test", "fuzz", "smoke", "bench", "compose",
+];
 
 /// Seconds each fuzz target runs for in the `fuzz` step.
 const FUZZ_SECONDS: &str = "10";
@@ -58,6 +61,9 @@ fn describe(step: &str) -> &'static str {
         "test" => "unit, integration and doc tests (cargo test --workspace)",
         "fuzz" => "each fuzz target briefly from its seeds (bash fuzz/run.sh 10)",
         "smoke" => "the local stack end to end (cargo xtask smoke)",
+        "bench" => {
+            "the benchmark in quick mode, proving it still works (cargo xtask bench --quick)"
+        }
         "compose" => "the compose file (docker compose config -q)",
         _ => "",
     }
@@ -81,6 +87,14 @@ fn step(name: &str) -> Result<Outcome> {
         "test" => cargo.args(["test", "--workspace"]),
         "fuzz" => return fuzz(),
         "smoke" => return smoke::run().map(|()| Outcome::Passed),
+        // No speed assertion: CI machines are noisy; this proves the benchmark runs.
+        "bench" => {
+            return bench::run(&BenchOptions {
+                quick: true,
+                ..BenchOptions::default()
+            })
+            .map(|()| Outcome::Passed)
+        }
         "compose" => return compose_config(),
         other => return Err(format!("no step named {other:?}")),
     };

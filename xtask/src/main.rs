@@ -4,6 +4,7 @@
 //! it never links the server crates themselves.
 
 mod args;
+mod bench;
 mod build;
 mod checks;
 mod devenv;
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
             };
         }
         Task::Smoke => smoke::run(),
+        Task::Bench(options) => bench::run(&options),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,9 +9,10 @@
 //! | `s3proxy__assets_session_id__<id>__sso_token` | the SSO access token | 36000 s |
 //! | `s3proxy__assets_session_id__<id>__sso_token_checked` | `checked` | the grace period |
 //!
-//! [`RedisStore`] talks to Redis through a deadpool-redis pool where every step (waiting
-//! for a connection, connecting, each command) has a timeout, so a dead Redis is an error
-//! within [`RedisSettings::timeout`], and the pool reconnects by itself when Redis returns.
+//! [`RedisStore`] sends every operation on one shared multiplexed connection (opened
+//! through a deadpool-redis pool); every step (connecting, each command) has a timeout, so
+//! a dead Redis is an error within [`RedisSettings::timeout`], and a failed connection is
+//! replaced by itself when Redis returns.
 //! [`MemoryStore`] keeps the same data in process, for a single instance. [`AnyStore`]
 //! picks one at run time. All three implement [`SessionStore`].
 //!

@@ -1,8 +1,19 @@
-//! The Redis store: a deadpool-redis pool with a timeout on every step.
+//! The Redis store: one shared multiplexed connection, taken from a deadpool-redis pool,
+//! with a timeout on every step.
+//!
+//! A multiplexed connection pipelines the commands of concurrent requests on one socket,
+//! so every operation uses the same one (a cheap clone). It is not checked out of the
+//! pool per operation: deadpool-redis checks a connection on each checkout with an extra
+//! `UNWATCH`+`PING` round trip, which doubled Redis's work and the session check's
+//! latency. A connection that fails or times out is forgotten, and the next operation
+//! gets a fresh one from the pool, so a restarted Redis is picked up by itself.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::{self, AsyncConnectionConfig};
 use deadpool_redis::{Manager, Pool, Runtime};
 
@@ -17,7 +28,8 @@ pub struct RedisSettings {
     /// Bound on each operation: waiting for a pooled connection, connecting, and each
     /// command. A dead or frozen Redis is an error within this time.
     pub timeout: Duration,
-    /// Most connections held open. Commands are multiplexed, so a few suffice.
+    /// Most connections the pool opens. Operations share one multiplexed connection;
+    /// more are opened only while replacing a failed one.
     pub pool_size: usize,
     pub ttls: StoreTtls,
 }
@@ -44,12 +56,49 @@ impl std::fmt::Debug for RedisSettings {
     }
 }
 
-/// Sessions in Redis. Cloning shares the pool.
+/// Sessions in Redis. Cloning shares the connection.
 #[derive(Clone)]
 pub struct RedisStore {
     pool: Pool,
+    shared: Arc<Shared>,
     ttls: StoreTtls,
     timeout: Duration,
+}
+
+/// The connection all operations use, numbered so that an operation whose connection
+/// failed forgets that one, never a newer one another operation has just opened.
+#[derive(Default)]
+struct Shared {
+    current: Mutex<Option<(u64, MultiplexedConnection)>>,
+    next_number: AtomicU64,
+}
+
+impl Shared {
+    fn get(&self) -> Option<(u64, MultiplexedConnection)> {
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Installs `connection` unless another operation installed one meanwhile; returns
+    /// the one to use.
+    fn install(&self, connection: MultiplexedConnection) -> (u64, MultiplexedConnection) {
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(existing) = current.as_ref() {
+            return existing.clone();
+        }
+        let number = self.next_number.fetch_add(1, Ordering::Relaxed);
+        *current = Some((number, connection.clone()));
+        (number, connection)
+    }
+
+    fn forget(&self, number: u64) {
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if current.as_ref().is_some_and(|(n, _)| *n == number) {
+            *current = None;
+        }
+    }
 }
 
 impl RedisStore {
@@ -71,6 +120,7 @@ impl RedisStore {
             .map_err(|e| StoreError::InvalidUrl(e.to_string()))?;
         Ok(RedisStore {
             pool,
+            shared: Arc::new(Shared::default()),
             ttls: settings.ttls,
             timeout: settings.timeout,
         })
@@ -81,23 +131,35 @@ impl RedisStore {
         self.run(redis::cmd("PING")).await.map(|_: String| ())
     }
 
+    /// The pool's and the connection's own timeouts cover each step; the outer bound here
+    /// makes sure the whole operation can never exceed the budget either. A connection
+    /// that failed or timed out is forgotten (a frozen Redis may have left it stuck).
     async fn run<T: redis::FromRedisValue>(&self, cmd: impl Runnable) -> Result<T, StoreError> {
-        self.bounded(async {
-            let mut conn = self.pool.get().await.map_err(pool_error)?;
+        let mut used = None;
+        let result = tokio::time::timeout(self.timeout, async {
+            let (number, mut conn) = self.connection().await?;
+            used = Some(number);
             cmd.query(&mut conn).await.map_err(redis_error)
         })
         .await
+        .unwrap_or(Err(StoreError::Timeout(self.timeout)));
+        if let (Some(number), Err(StoreError::Unavailable(_) | StoreError::Timeout(_))) =
+            (used, &result)
+        {
+            self.shared.forget(number);
+        }
+        result
     }
 
-    /// The pool's and the connection's own timeouts cover each step; this outer bound makes
-    /// sure the whole operation can never exceed the budget either.
-    async fn bounded<T>(
-        &self,
-        op: impl Future<Output = Result<T, StoreError>>,
-    ) -> Result<T, StoreError> {
-        tokio::time::timeout(self.timeout, op)
-            .await
-            .unwrap_or(Err(StoreError::Timeout(self.timeout)))
+    /// The shared connection, opened (through the pool, with its timeouts) when there is none.
+    async fn connection(&self) -> Result<(u64, MultiplexedConnection), StoreError> {
+        if let Some(current) = self.shared.get() {
+            return Ok(current);
+        }
+        let pooled = self.pool.get().await.map_err(pool_error)?;
+        Ok(self
+            .shared
+            .install(deadpool_redis::Connection::take(pooled)))
     }
 }
 
@@ -105,14 +167,14 @@ impl RedisStore {
 trait Runnable: Send {
     fn query<T: redis::FromRedisValue>(
         self,
-        conn: &mut deadpool_redis::Connection,
+        conn: &mut MultiplexedConnection,
     ) -> impl Future<Output = redis::RedisResult<T>> + Send;
 }
 
 impl Runnable for redis::Cmd {
     async fn query<T: redis::FromRedisValue>(
         self,
-        conn: &mut deadpool_redis::Connection,
+        conn: &mut MultiplexedConnection,
     ) -> redis::RedisResult<T> {
         self.query_async(conn).await
     }
@@ -121,7 +183,7 @@ impl Runnable for redis::Cmd {
 impl Runnable for redis::Pipeline {
     async fn query<T: redis::FromRedisValue>(
         self,
-        conn: &mut deadpool_redis::Connection,
+        conn: &mut MultiplexedConnection,
     ) -> redis::RedisResult<T> {
         self.query_async(conn).await
     }

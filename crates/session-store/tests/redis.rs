@@ -158,6 +158,28 @@ async fn zero_grace_period_writes_no_marker() {
     assert!(!store.load_session("id").await.unwrap().unwrap().checked);
 }
 
+/// Operations share one multiplexed connection instead of checking one out of the pool
+/// each time (deadpool-redis sends `UNWATCH` and `PING` on every checkout): Redis sees
+/// the operations' own commands and nothing else.
+#[tokio::test]
+async fn each_operation_is_one_command() {
+    let redis = RedisServer::start().await;
+    let store = store(&redis);
+    store.save_session("id", "tok").await.unwrap();
+    for _ in 0..20 {
+        store.load_session("id").await.unwrap();
+    }
+    let mut conn = redis.connection().await;
+    let stats: String = deadpool_redis::redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(stats.contains("cmdstat_mget:calls=20,"), "{stats}");
+    assert!(!stats.contains("cmdstat_ping"), "{stats}");
+    assert!(!stats.contains("cmdstat_unwatch"), "{stats}");
+}
+
 /// Every operation once, with its result.
 async fn every_operation(store: &RedisStore) -> Vec<(&'static str, Result<(), StoreError>)> {
     vec![

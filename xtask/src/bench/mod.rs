@@ -1,0 +1,586 @@
+//! `cargo xtask bench`: the release proxy against the same load sent directly to a fast
+//! backend, in the same run.
+//!
+//! nginx serves the bucket folder path-style (it ignores S3 signatures and query strings,
+//! so it is never the bottleneck); Redis, the SSO mock and the proxy run as in `up`.
+//! After one sign-in, each measurement is run directly against nginx and through the
+//! proxy, repeated, and the medians are compared with the targets. Results go to stdout
+//! (a table) and to `target/bench/` (JSON and Markdown). A missed target is reported,
+//! not an error: the numbers depend on the machine.
+
+mod client;
+mod procfs;
+mod report;
+mod setup;
+mod wrk;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use client::Endpoint;
+use report::{Metric, Target};
+use setup::{Object, Proxy, Services, BUCKET};
+
+use crate::workspace::{self, relative};
+use crate::{signals, Result};
+
+const GIB: f64 = (1u64 << 30) as f64;
+const MIB: f64 = (1u64 << 20) as f64;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchOptions {
+    /// About a second per measurement, one repetition, smaller objects: proves the
+    /// benchmark works (CI), measures nothing worth comparing.
+    pub quick: bool,
+    /// The proxy's log filter.
+    pub rust_log: String,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        BenchOptions {
+            quick: false,
+            rust_log: "warn".into(),
+        }
+    }
+}
+
+/// Sizes, durations and counts of one run.
+struct Plan {
+    repetitions: usize,
+    /// Measurements 1 and 4 (1 GiB).
+    large: Object,
+    /// Measurement 3 (64 MiB).
+    medium: Object,
+    /// Measurement 2 (1 KiB).
+    small: Object,
+    wrk_duration: Duration,
+    wrk_warmup: Option<Duration>,
+    parallel: usize,
+    ranges: usize,
+    range_size: u64,
+    range_limit: Duration,
+}
+
+impl Plan {
+    fn new(quick: bool) -> Plan {
+        Plan {
+            repetitions: if quick { 1 } else { 3 },
+            large: Object::new(if quick { 64 << 20 } else { 1 << 30 }),
+            medium: Object::new(if quick { 8 << 20 } else { 64 << 20 }),
+            small: Object::new(1024),
+            wrk_duration: Duration::from_secs(if quick { 1 } else { 10 }),
+            wrk_warmup: (!quick).then_some(Duration::from_secs(2)),
+            parallel: 100,
+            ranges: 1000,
+            range_size: 64 * 1024,
+            range_limit: Duration::from_secs(if quick { 1 } else { 60 }),
+        }
+    }
+}
+
+/// What the measurements share.
+struct Bench<'a> {
+    plan: &'a Plan,
+    services: &'a Services,
+    proxy_env: Vec<(String, String)>,
+    proxy_log: std::path::PathBuf,
+    direct: Endpoint,
+    cookie: String,
+}
+
+impl Bench<'_> {
+    fn proxy_endpoint(&self, proxy: &Proxy) -> Endpoint {
+        Endpoint {
+            name: "proxy",
+            port: proxy.port,
+            prefix: "/".into(),
+            cookie: Some(self.cookie.clone()),
+        }
+    }
+
+    fn start_proxy(&self) -> Result<Proxy> {
+        Proxy::start(&self.proxy_env, &self.proxy_log)
+    }
+}
+
+pub fn run(options: &BenchOptions) -> Result<()> {
+    signals::install()?;
+    let nginx = setup::check_tools()?;
+    let plan = Plan::new(options.quick);
+    println!("bench: building the release binaries (LTO: the first build takes minutes)...");
+    let mut cargo = workspace::cargo();
+    cargo.args(["build", "--release"]);
+    for name in ["s3proxy", "sso-mock"] {
+        cargo.args(["--package", name, "--bin", name]);
+    }
+    workspace::run(&mut cargo)?;
+
+    let date = report::utc_now();
+    let dir = setup::bench_dir();
+    let mut notes = vec![format!(
+        "{} CPU(s); backend nginx (sendfile, 2 workers) on loopback; proxy RUST_LOG={}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        options.rust_log
+    )];
+    notes.push(
+        "CPU rows: the proxy's own CPU time (user + system, /proc/<pid>/stat); the direct \
+         column holds nginx's (master and workers), for scale, not for a ratio"
+            .into(),
+    );
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        // Other work on the machine skews everything: say how busy it was.
+        let load: Vec<&str> = load.split_whitespace().take(3).collect();
+        notes.push(format!(
+            "load average before the run: {} (1, 5, 15 min)",
+            load.join(" ")
+        ));
+    }
+    if options.quick {
+        let note = format!(
+            "--quick: 1 repetition, ~1 s per measurement, {} instead of 1 GiB and {} instead \
+             of 64 MiB: proves the benchmark works, the figures mean little",
+            plan.large.label(),
+            plan.medium.label()
+        );
+        println!("bench: {note}");
+        notes.push(note);
+    }
+    let data = dir.join("data");
+    setup::ensure_objects(&data, &[&plan.large, &plan.medium, &plan.small])?;
+
+    println!("bench: starting nginx, redis-server and sso-mock...");
+    let services = Services::start(&nginx, &dir)?;
+    let proxy_log = dir.join("logs").join("s3proxy.log");
+    std::fs::write(&proxy_log, "")
+        .map_err(|e| format!("cannot write {}: {e}", proxy_log.display()))?;
+    let proxy_env = services.proxy_env(&options.rust_log);
+    let proxy = Proxy::start(&proxy_env, &proxy_log)?;
+    let cookie = setup::login(proxy.port, &plan.small.key)?;
+    println!(
+        "bench: nginx on :{}, proxy on :{}, signed in through the SSO mock",
+        services.nginx_port, proxy.port
+    );
+    let bench = Bench {
+        plan: &plan,
+        services: &services,
+        proxy_env,
+        proxy_log,
+        direct: Endpoint {
+            name: "direct",
+            port: services.nginx_port,
+            prefix: format!("/{BUCKET}/"),
+            cookie: None,
+        },
+        cookie,
+    };
+    check_same_bytes(&bench, &proxy, &data)?;
+
+    let started = Instant::now();
+    let steal_before = procfs::steal_time();
+    let single = single_stream(&bench, &proxy)?;
+    let small = small_objects(&bench, &proxy)?;
+    let ranges = random_ranges(&bench, &proxy)?;
+    drop(proxy);
+    let parallel = parallel_downloads(&bench)?;
+    let startup = startup(&bench)?;
+    let measured = started.elapsed();
+    println!(
+        "bench: measured in {:.0} s; stopping the services",
+        measured.as_secs_f64()
+    );
+    if let (Some(before), Some(after)) = (steal_before, procfs::steal_time()) {
+        // A shared VM: CPU time the host gave to others while we measured.
+        notes.push(format!(
+            "hypervisor steal while measuring: {:.1} CPU-s in {:.0} s",
+            (after.saturating_sub(before)).as_secs_f64(),
+            measured.as_secs_f64()
+        ));
+    }
+    drop(services);
+
+    let metrics: Vec<Metric> = [single, small, parallel, ranges, startup]
+        .into_iter()
+        .flatten()
+        .collect();
+    let table = report::table(&metrics);
+    println!("\n{table}");
+    for note in &notes {
+        println!("- {note}");
+    }
+    let run = report::Run {
+        date: &date,
+        quick: options.quick,
+        repetitions: plan.repetitions,
+        rust_log: &options.rust_log,
+        backend: "nginx",
+        notes: &notes,
+        metrics: &metrics,
+    };
+    write_results(&dir, &run, &table)?;
+    let missed: Vec<String> = metrics
+        .iter()
+        .filter(|m| m.met() == Some(false))
+        .map(|m| format!("{} ({})", m.measurement, m.name))
+        .collect();
+    if missed.is_empty() {
+        println!("bench: every target met");
+    } else {
+        println!("bench: targets missed: {}", missed.join("; "));
+    }
+    if options.quick {
+        println!("bench: --quick figures prove the benchmark runs; they are not measurements");
+    }
+    Ok(())
+}
+
+fn check_stop() -> Result<()> {
+    if signals::stop_requested() {
+        Err("interrupted".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// Before measuring anything: the proxy and nginx give the file's bytes, whole and in part.
+fn check_same_bytes(bench: &Bench, proxy: &Proxy, data: &Path) -> Result<()> {
+    let proxy = bench.proxy_endpoint(proxy);
+    let small = &bench.plan.small;
+    let file = std::fs::read(data.join(BUCKET).join(&small.key)).map_err(|e| e.to_string())?;
+    let cookie = [("Cookie", bench.cookie.as_str())];
+    for (endpoint, headers) in [(&bench.direct, &[][..]), (&proxy, &cookie[..])] {
+        let response = crate::http::get(&endpoint.url(&small.key), headers)?;
+        if response.status != 200 || response.body != file {
+            return Err(format!(
+                "{}: GET {} answered {} with {} bytes, not the file's {} bytes",
+                endpoint.name,
+                small.key,
+                response.status,
+                response.body.len(),
+                file.len()
+            ));
+        }
+        let range = [("Range", "bytes=100-299")];
+        let headers = [headers, &range[..]].concat();
+        let response = crate::http::get(&endpoint.url(&small.key), &headers)?;
+        if response.status != 206 || response.body != file[100..300] {
+            return Err(format!(
+                "{}: a Range request answered {} with {} bytes, not 206 with the file's bytes",
+                endpoint.name,
+                response.status,
+                response.body.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// 1. One big object, one stream: throughput, and CPU time per GiB (nginx's in the direct
+///    column, for scale).
+fn single_stream(bench: &Bench, proxy: &Proxy) -> Result<Vec<Metric>> {
+    let object = &bench.plan.large;
+    let title = format!("{}, 1 stream", object.label());
+    println!("\n1. {title}");
+    let mut speed = Metric::new(&title, "single_stream.mb_per_s", "MB/s")
+        .target(Target::MinRatio(0.90))
+        .python("0.29× direct");
+    let mut cpu = Metric::new(&title, "single_stream.cpu_s_per_gib", "CPU s/GiB")
+        .target(Target::Max(0.5))
+        .python("1.38")
+        .not_comparable();
+    let proxy_endpoint = bench.proxy_endpoint(proxy);
+    let nginx_pid = bench.services.nginx_pid;
+    let mut buf = vec![0u8; 256 * 1024];
+    for rep in 0..bench.plan.repetitions {
+        for (endpoint, pid, tree) in [
+            (&bench.direct, nginx_pid, true),
+            (&proxy_endpoint, proxy.pid, false),
+        ] {
+            check_stop()?;
+            let cpu_time = |pid| {
+                if tree {
+                    procfs::tree_cpu_time(pid)
+                } else {
+                    procfs::cpu_time(pid)
+                }
+                .unwrap_or_default()
+            };
+            let cpu_before = cpu_time(pid);
+            let started = Instant::now();
+            let bytes = client::download(endpoint, &object.key, &mut buf)?;
+            let elapsed = started.elapsed().as_secs_f64();
+            let cpu_used = (cpu_time(pid) - cpu_before).as_secs_f64() / (bytes as f64 / GIB);
+            let mb_per_s = bytes as f64 / elapsed / 1e6;
+            println!(
+                "   run {}: {:6}: {mb_per_s:7.0} MB/s, {cpu_used:.2} CPU s/GiB ({})",
+                rep + 1,
+                endpoint.name,
+                if tree { "nginx" } else { "proxy" }
+            );
+            let (speed_runs, cpu_runs) = if tree {
+                (&mut speed.direct, &mut cpu.direct)
+            } else {
+                (&mut speed.proxy, &mut cpu.proxy)
+            };
+            speed_runs.push(mb_per_s);
+            cpu_runs.push(cpu_used);
+        }
+    }
+    Ok(vec![speed, cpu])
+}
+
+/// 2. Small objects, 64 connections: requests per second and latency, with wrk.
+fn small_objects(bench: &Bench, proxy: &Proxy) -> Result<Vec<Metric>> {
+    let plan = bench.plan;
+    let title = format!(
+        "{}, 64 conn, {} s",
+        plan.small.label(),
+        plan.wrk_duration.as_secs()
+    );
+    println!("\n2. {title} (wrk -t2 -c64)");
+    let mut rps = Metric::new(&title, "small_objects.requests_per_s", "req/s")
+        .target(Target::Min(16_000.0))
+        .target(Target::MinRatio(0.2))
+        .python("818 (0.009× direct)");
+    let mut p50 = Metric::new(&title, "small_objects.p50_ms", "p50 ms");
+    let mut p99 = Metric::new(&title, "small_objects.p99_ms", "p99 ms")
+        .target(Target::Max(10.0))
+        .python("140");
+    // Less noisy than req/s on a shared machine: what each request costs the proxy.
+    let mut cpu =
+        Metric::new(&title, "small_objects.cpu_us_per_request", "CPU µs/req").not_comparable();
+    let proxy_endpoint = bench.proxy_endpoint(proxy);
+    let cookie = format!("Cookie: {}", bench.cookie);
+    let endpoints = [
+        (&bench.direct, Vec::new(), bench.services.nginx_pid),
+        (&proxy_endpoint, vec![cookie], proxy.pid),
+    ];
+    if let Some(warmup) = plan.wrk_warmup {
+        for (endpoint, headers, _) in &endpoints {
+            check_stop()?;
+            wrk::run(&endpoint.url(&plan.small.key), 2, 64, warmup, headers)?;
+        }
+    }
+    for rep in 0..plan.repetitions {
+        for (endpoint, headers, pid) in &endpoints {
+            check_stop()?;
+            let direct = endpoint.name == "direct";
+            let cpu_time = || {
+                if direct {
+                    procfs::tree_cpu_time(*pid)
+                } else {
+                    procfs::cpu_time(*pid)
+                }
+                .unwrap_or_default()
+            };
+            let before = cpu_time();
+            let result = wrk::run(
+                &endpoint.url(&plan.small.key),
+                2,
+                64,
+                plan.wrk_duration,
+                headers,
+            )?;
+            let per_request = (cpu_time() - before).as_secs_f64() * 1e6 / result.requests as f64;
+            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+            println!(
+                "   run {}: {:6}: {:7.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {per_request:.0} CPU µs/req ({}){}",
+                rep + 1,
+                endpoint.name,
+                result.requests_per_sec,
+                ms(result.p50),
+                ms(result.p99),
+                if direct { "nginx" } else { "proxy" },
+                result
+                    .socket_errors
+                    .as_deref()
+                    .map(|e| format!(" (socket errors: {e})"))
+                    .unwrap_or_default()
+            );
+            for (metric, value) in [
+                (&mut rps, result.requests_per_sec),
+                (&mut p50, ms(result.p50)),
+                (&mut p99, ms(result.p99)),
+                (&mut cpu, per_request),
+            ] {
+                if direct {
+                    metric.direct.push(value);
+                } else {
+                    metric.proxy.push(value);
+                }
+            }
+        }
+    }
+    Ok(vec![rps, p50, p99, cpu])
+}
+
+/// 3. Many parallel downloads of a mid-size object: aggregate throughput, the proxy's peak
+///    memory (a fresh proxy per run, so that VmHWM is this run's) and CPU time per GiB.
+fn parallel_downloads(bench: &Bench) -> Result<Vec<Metric>> {
+    let plan = bench.plan;
+    let title = format!("{} × {}", plan.parallel, plan.medium.label());
+    println!("\n3. {title} in parallel");
+    let mut speed = Metric::new(&title, "parallel.mb_per_s", "aggregate MB/s")
+        .target(Target::MinRatio(0.85))
+        .python("0.23× direct");
+    let mut peak = Metric::new(&title, "parallel.peak_rss_mib", "proxy peak RSS MiB")
+        .target(Target::Max(64.0))
+        .python("83");
+    let mut cpu = Metric::new(&title, "parallel.cpu_s_per_gib", "CPU s/GiB").not_comparable();
+    let buffer = 64 * 1024;
+    for rep in 0..plan.repetitions {
+        check_stop()?;
+        let nginx = bench.services.nginx_pid;
+        let before = procfs::tree_cpu_time(nginx).unwrap_or_default();
+        let (bytes, elapsed) =
+            client::parallel_downloads(&bench.direct, &plan.medium.key, plan.parallel, buffer)?;
+        let used = procfs::tree_cpu_time(nginx).unwrap_or_default() - before;
+        let mb_per_s = bytes as f64 / elapsed.as_secs_f64() / 1e6;
+        let per_gib = used.as_secs_f64() / (bytes as f64 / GIB);
+        println!(
+            "   run {}: direct: {mb_per_s:7.0} MB/s, {per_gib:.2} CPU s/GiB (nginx)",
+            rep + 1
+        );
+        speed.direct.push(mb_per_s);
+        cpu.direct.push(per_gib);
+
+        check_stop()?;
+        let proxy = bench.start_proxy()?;
+        let endpoint = bench.proxy_endpoint(&proxy);
+        let before = procfs::cpu_time(proxy.pid).unwrap_or_default();
+        let (bytes, elapsed) =
+            client::parallel_downloads(&endpoint, &plan.medium.key, plan.parallel, buffer)?;
+        let used = procfs::cpu_time(proxy.pid).unwrap_or_default() - before;
+        let hwm = procfs::peak_rss(proxy.pid).unwrap_or_default() as f64 / MIB;
+        let mb_per_s = bytes as f64 / elapsed.as_secs_f64() / 1e6;
+        let per_gib = used.as_secs_f64() / (bytes as f64 / GIB);
+        println!(
+            "   run {}: proxy:  {mb_per_s:7.0} MB/s, {per_gib:.2} CPU s/GiB, peak RSS {hwm:.1} MiB",
+            rep + 1
+        );
+        speed.proxy.push(mb_per_s);
+        cpu.proxy.push(per_gib);
+        peak.proxy.push(hwm);
+    }
+    Ok(vec![speed, peak, cpu])
+}
+
+/// 4. Random 64 KiB ranges of the big object, one after the other (video seeking).
+fn random_ranges(bench: &Bench, proxy: &Proxy) -> Result<Vec<Metric>> {
+    let plan = bench.plan;
+    let title = format!(
+        "{} × 64 KiB ranges, sequential",
+        if plan.ranges == 1000 {
+            "1,000".to_owned()
+        } else {
+            plan.ranges.to_string()
+        }
+    );
+    println!("\n4. {title} of the {} object", plan.large.label());
+    let mut rps = Metric::new(&title, "ranges.requests_per_s", "req/s")
+        .target(Target::Min(7_000.0))
+        .python("700");
+    let proxy_endpoint = bench.proxy_endpoint(proxy);
+    for rep in 0..plan.repetitions {
+        for endpoint in [&bench.direct, &proxy_endpoint] {
+            check_stop()?;
+            let (done, elapsed) = client::random_ranges(
+                endpoint,
+                &plan.large.key,
+                plan.large.size,
+                plan.range_size,
+                plan.ranges,
+                plan.range_limit,
+            )?;
+            let per_s = done as f64 / elapsed.as_secs_f64();
+            println!(
+                "   run {}: {:6}: {per_s:7.0} req/s ({done} ranges in {:.2} s)",
+                rep + 1,
+                endpoint.name,
+                elapsed.as_secs_f64()
+            );
+            if endpoint.name == "direct" {
+                rps.direct.push(per_s);
+            } else {
+                rps.proxy.push(per_s);
+            }
+        }
+    }
+    Ok(vec![rps])
+}
+
+/// 5. Start-up: from spawning the proxy to its first accepted connection; then its
+///    resident memory once idle after one sign-in and one small download.
+fn startup(bench: &Bench) -> Result<Vec<Metric>> {
+    let title = "start-up".to_owned();
+    println!("\n5. {title}");
+    let mut accept = Metric::new(&title, "startup.ms_to_accept", "ms to accept")
+        .target(Target::Max(50.0))
+        .python("386");
+    let mut idle = Metric::new(&title, "startup.idle_rss_mib", "idle RSS MiB")
+        .target(Target::Max(16.0))
+        .python("77");
+    for rep in 0..bench.plan.repetitions {
+        check_stop()?;
+        let proxy = bench.start_proxy()?;
+        let ms = proxy.start_time.as_secs_f64() * 1000.0;
+        setup::login(proxy.port, &bench.plan.small.key)?;
+        std::thread::sleep(Duration::from_millis(300));
+        let rss = procfs::rss(proxy.pid).unwrap_or_default() as f64 / MIB;
+        println!(
+            "   run {}: accepting after {ms:.1} ms; idle RSS {rss:.1} MiB",
+            rep + 1
+        );
+        accept.proxy.push(ms);
+        idle.proxy.push(rss);
+    }
+    Ok(vec![accept, idle])
+}
+
+fn write_results(dir: &Path, run: &report::Run, table: &str) -> Result<()> {
+    let json = run.json();
+    let stamp: String = run
+        .date
+        .chars()
+        .filter(|c| *c != ':' && *c != '-')
+        .collect();
+    let history = dir.join("history");
+    std::fs::create_dir_all(&history)
+        .map_err(|e| format!("cannot create {}: {e}", history.display()))?;
+    let markdown = format!(
+        "Run of {}{} (RUST_LOG={}, medians of {} run(s)):\n\n{table}\n{}\n",
+        run.date,
+        if run.quick { ", --quick" } else { "" },
+        run.rust_log,
+        run.repetitions,
+        run.notes
+            .iter()
+            .map(|n| format!("- {n}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    // A --quick run must not replace the last real measurement.
+    let name = if run.quick {
+        "results-quick"
+    } else {
+        "results"
+    };
+    let (json_path, markdown_path) = (
+        dir.join(format!("{name}.json")),
+        dir.join(format!("{name}.md")),
+    );
+    for (path, text) in [
+        (&json_path, &json),
+        (&history.join(format!("{name}-{stamp}.json")), &json),
+        (&markdown_path, &markdown),
+    ] {
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    println!(
+        "bench: results in {} (and {}), table in {}",
+        relative(&json_path),
+        relative(&history),
+        relative(&markdown_path)
+    );
+    Ok(())
+}

@@ -1,0 +1,474 @@
+//! The benchmark's world: the tools it needs, its objects, nginx as the fast backend,
+//! Redis and the SSO mock (all three kept by a [`Stack`]), and the proxy itself, which
+//! is restarted on its own (start-up time, peak memory from a fresh process).
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use crate::devenv::{DevEnv, PROXY_VARIABLES};
+use crate::stack::{Ready, Stack, STOP_GRACE};
+use crate::workspace::{binary, on_path, relative};
+use crate::{http, ports, procs, signals, Result};
+
+/// What to run to get the tools the benchmark needs (Debian and Ubuntu).
+pub const INSTALL_HINT: &str = "apt-get install -y nginx-light wrk redis-server";
+
+/// The proxy's bucket (the folder of that name in the data folder).
+pub const BUCKET: &str = "my-bucket";
+
+/// How long the proxy may take to accept connections before the run fails.
+const START_LIMIT: Duration = Duration::from_secs(20);
+
+/// `target/bench/`: data, configuration, logs and results.
+pub fn bench_dir() -> PathBuf {
+    // `target/release/s3proxy` → `target/`, wherever CARGO_TARGET_DIR puts it.
+    let exe = binary("s3proxy", true);
+    let target = exe.parent().and_then(Path::parent).map_or_else(
+        || crate::workspace::root().join("target"),
+        Path::to_path_buf,
+    );
+    target.join("bench")
+}
+
+/// nginx, wrk and redis-server must be installed; returns how to run nginx (Debian puts
+/// it in /usr/sbin, which is not on every user's PATH).
+pub fn check_tools() -> Result<PathBuf> {
+    let nginx = if on_path("nginx") {
+        Some(PathBuf::from("nginx"))
+    } else {
+        Some(PathBuf::from("/usr/sbin/nginx")).filter(|p| p.is_file())
+    };
+    let mut missing = Vec::new();
+    if nginx.is_none() {
+        missing.push("nginx");
+    }
+    for tool in ["wrk", "redis-server"] {
+        if !on_path(tool) {
+            missing.push(tool);
+        }
+    }
+    match nginx {
+        Some(nginx) if missing.is_empty() => Ok(nginx),
+        _ => Err(format!(
+            "the benchmark needs {} (missing here). Install them with `{INSTALL_HINT}` \
+             (Debian/Ubuntu, as root)",
+            missing.join(", ")
+        )),
+    }
+}
+
+/// An object of the bucket.
+#[derive(Clone, Debug)]
+pub struct Object {
+    pub key: String,
+    pub size: u64,
+}
+
+impl Object {
+    pub fn new(size: u64) -> Object {
+        Object {
+            key: format!("bench-{}.bin", size_name(size)),
+            size,
+        }
+    }
+
+    /// `64 MiB`.
+    pub fn label(&self) -> String {
+        let name = size_name(self.size);
+        match name.find(|c: char| c.is_ascii_alphabetic()) {
+            Some(i) => format!("{} {}", &name[..i], &name[i..]),
+            None => name,
+        }
+    }
+}
+
+/// `1KiB`, `64MiB`, `1GiB`.
+fn size_name(size: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    for (unit, name) in UNITS {
+        if size >= unit && size % unit == 0 {
+            return format!("{}{name}", size / unit);
+        }
+    }
+    format!("{size}B")
+}
+
+/// Writes each object into `<data>/my-bucket/` unless a file of the right size is
+/// there already. The bytes are a pseudo-random pattern, not zeros: nothing on the way
+/// can take a shortcut over them.
+pub fn ensure_objects(data: &Path, objects: &[&Object]) -> Result<()> {
+    let bucket = data.join(BUCKET);
+    std::fs::create_dir_all(&bucket)
+        .map_err(|e| format!("cannot create {}: {e}", bucket.display()))?;
+    // Something for the proxy's healthcheck key, so that it is a real object too.
+    let health = bucket.join("healthcheck.txt");
+    if !health.exists() {
+        std::fs::write(&health, "OK\n")
+            .map_err(|e| format!("cannot write {}: {e}", health.display()))?;
+    }
+    let pattern = pattern(1 << 20);
+    for object in objects {
+        let path = bucket.join(&object.key);
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() == object.size) {
+            continue;
+        }
+        println!("bench: writing {} ({} bytes)", relative(&path), object.size);
+        let partial = path.with_extension("partial");
+        let mut file = File::create(&partial)
+            .map_err(|e| format!("cannot create {}: {e}", partial.display()))?;
+        let mut left = object.size;
+        while left > 0 {
+            let n = left.min(pattern.len() as u64) as usize;
+            file.write_all(&pattern[..n])
+                .map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
+            left -= n as u64;
+        }
+        drop(file);
+        // Renamed only once complete, so an interrupted write is never taken for the object.
+        std::fs::rename(&partial, &path)
+            .map_err(|e| format!("cannot rename {}: {e}", partial.display()))?;
+    }
+    Ok(())
+}
+
+/// `len` bytes of xorshift output, never a run of zeros.
+fn pattern(len: usize) -> Vec<u8> {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut bytes = Vec::with_capacity(len + 8);
+    while bytes.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(len);
+    bytes
+}
+
+/// nginx, Redis and the SSO mock; stopped when dropped, also on error.
+pub struct Services {
+    stack: Stack,
+    pub nginx_port: u16,
+    pub nginx_pid: u32,
+    pub redis_port: u16,
+    pub sso_port: u16,
+}
+
+impl Services {
+    pub fn start(nginx: &Path, dir: &Path) -> Result<Services> {
+        let mut services = Services {
+            stack: Stack::new(false),
+            nginx_port: 0,
+            nginx_pid: 0,
+            redis_port: 0,
+            sso_port: 0,
+        };
+        let logs = dir.join("logs");
+        for sub in ["logs", "redis", "nginx/tmp"] {
+            let path = dir.join(sub);
+            std::fs::create_dir_all(&path)
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        }
+
+        services.nginx_port = ports::free_port()?;
+        let prefix = dir.join("nginx");
+        let conf = prefix.join("nginx.conf");
+        let config = nginx_config(
+            &prefix,
+            &dir.join("data"),
+            services.nginx_port,
+            &nginx_modules(nginx),
+        );
+        std::fs::write(&conf, config)
+            .map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
+        let mut command = Command::new(nginx);
+        command.arg("-p").arg(&prefix).arg("-c").arg(&conf);
+        if nginx_takes_error_log_option(nginx) {
+            // Otherwise it first tries the packaged log file, which may not be writable.
+            command.arg("-e").arg(prefix.join("error.log"));
+        }
+        services
+            .stack
+            .start("nginx", services.nginx_port, command, Ready::Accepts)?;
+        services.nginx_pid = services.pid_of("nginx");
+
+        services.redis_port = ports::free_port()?;
+        let mut redis = Command::new("redis-server");
+        redis
+            .args(["--port", &services.redis_port.to_string()])
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.join("redis"))
+            .arg("--logfile")
+            .arg(logs.join("redis.log"));
+        services
+            .stack
+            .start("redis-server", services.redis_port, redis, Ready::Pong)?;
+
+        services.sso_port = ports::free_port()?;
+        let mut sso = Command::new(binary("sso-mock", true));
+        sso.args(["--auto-approve", "--port", &services.sso_port.to_string()])
+            .env("RUST_LOG", "warn");
+        services
+            .stack
+            .start("sso-mock", services.sso_port, sso, Ready::Accepts)?;
+        Ok(services)
+    }
+
+    fn pid_of(&self, name: &str) -> u32 {
+        self.stack
+            .entries()
+            .iter()
+            .find(|e| e.name == name)
+            .map_or(0, |e| e.pid)
+    }
+
+    /// The proxy's environment: the local stack's defaults, pointed at these services.
+    pub fn proxy_env(&self, rust_log: &str) -> Vec<(String, String)> {
+        let mut env = DevEnv::defaults();
+        env.set("AWS_S3_BUCKET", BUCKET);
+        env.set("S3_USE_LOCAL", "true");
+        env.set(
+            "S3_ENDPOINT_URL",
+            format!("http://127.0.0.1:{}", self.nginx_port),
+        );
+        env.set(
+            "REDIS_ENDPOINT",
+            format!("redis://127.0.0.1:{}/0", self.redis_port),
+        );
+        env.set("SSO_URL", format!("http://127.0.0.1:{}/", self.sso_port));
+        env.set("RUST_LOG", rust_log);
+        env.vars()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
+}
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        self.stack.stop();
+    }
+}
+
+/// Which optional nginx modules have temp paths to redirect (a "light" build may lack some).
+fn nginx_modules(nginx: &Path) -> Vec<&'static str> {
+    let output = Command::new(nginx)
+        .arg("-V")
+        .stdin(Stdio::null())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .unwrap_or_default();
+    ["fastcgi", "uwsgi", "scgi", "proxy"]
+        .into_iter()
+        .filter(|module| !output.contains(&format!("--without-http_{module}_module")))
+        .collect()
+}
+
+/// `-e` (the error log before the configuration is read) came with nginx 1.19.5.
+fn nginx_takes_error_log_option(nginx: &Path) -> bool {
+    let output = Command::new(nginx)
+        .arg("-v")
+        .stdin(Stdio::null())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .unwrap_or_default();
+    let version: Vec<u32> = output
+        .split("nginx/")
+        .nth(1)
+        .unwrap_or("")
+        .split(|c: char| !c.is_ascii_digit())
+        .take(3)
+        .map(|n| n.parse().unwrap_or(0))
+        .collect();
+    version >= vec![1, 19, 5]
+}
+
+/// An nginx of its own: `daemon off`, its own prefix and temp paths, serving `data`
+/// path-style (`/my-bucket/<key>` is `<data>/my-bucket/<key>`) with sendfile and ranges.
+/// S3's query strings and signatures are ignored, which is what makes it fast.
+fn nginx_config(prefix: &Path, data: &Path, port: u16, modules: &[&str]) -> String {
+    let p = prefix.display();
+    // As root, workers would otherwise switch to `nobody`, who may not read the data.
+    // SAFETY: geteuid has no side effects.
+    let user = if unsafe { libc::geteuid() } == 0 {
+        "user root;\n"
+    } else {
+        ""
+    };
+    let mut temp_paths = format!("    client_body_temp_path {p}/tmp/client_body;\n");
+    for module in modules {
+        temp_paths.push_str(&format!("    {module}_temp_path {p}/tmp/{module};\n"));
+    }
+    format!(
+        "# Written by `cargo xtask bench`; rewritten on every run.
+{user}daemon off;
+master_process on;
+worker_processes 2;
+pid {p}/nginx.pid;
+error_log {p}/error.log warn;
+events {{
+    worker_connections 4096;
+}}
+http {{
+    access_log off;
+    sendfile on;
+    # Not tcp_nopush: with sendfile it corks keep-alive responses, and a 64 KiB range
+    # then waits for the client's delayed ACK (40 ms per request instead of 0.1).
+    tcp_nodelay on;
+    keepalive_requests 1000000;
+    keepalive_timeout 65s;
+    default_type application/octet-stream;
+{temp_paths}    server {{
+        listen 127.0.0.1:{port} reuseport backlog=4096;
+        root {data};
+        location / {{
+        }}
+    }}
+}}
+",
+        data = data.display(),
+    )
+}
+
+/// The proxy, run by the benchmark itself so that it can be restarted; stopped when dropped.
+pub struct Proxy {
+    child: Child,
+    pub port: u16,
+    pub pid: u32,
+    /// From spawning the process to its first accepted connection.
+    pub start_time: Duration,
+}
+
+impl Proxy {
+    /// Starts the release binary with `env` on a free port, its output appended to `log`,
+    /// and waits (polling every millisecond) until it accepts connections.
+    pub fn start(env: &[(String, String)], log: &Path) -> Result<Proxy> {
+        let port = ports::free_port()?;
+        let out = File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(|e| format!("cannot open {}: {e}", log.display()))?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        let mut command = Command::new(binary("s3proxy", true));
+        for name in PROXY_VARIABLES {
+            command.env_remove(name);
+        }
+        command
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("PORT", port.to_string())
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        procs::die_with_parent(&mut command);
+        let started = Instant::now();
+        let child = command
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", binary("s3proxy", true).display()))?;
+        let mut proxy = Proxy {
+            pid: child.id(),
+            child,
+            port,
+            start_time: Duration::ZERO,
+        };
+        let addr = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
+        loop {
+            if std::net::TcpStream::connect(addr).is_ok() {
+                proxy.start_time = started.elapsed();
+                return Ok(proxy);
+            }
+            if let Ok(Some(status)) = proxy.child.try_wait() {
+                return Err(format!(
+                    "s3proxy exited ({status}) at start; see {}",
+                    relative(log)
+                ));
+            }
+            if started.elapsed() > START_LIMIT || signals::stop_requested() {
+                return Err(format!(
+                    "s3proxy did not accept connections within {} s; see {}",
+                    START_LIMIT.as_secs(),
+                    relative(log)
+                ));
+            }
+            sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        if !procs::stop(&[self.pid], STOP_GRACE).is_empty() {
+            eprintln!("warning: s3proxy (pid {}) could not be stopped", self.pid);
+            return;
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// Signs in through the SSO mock (which approves at once) as a browser would, and
+/// checks that the session then gets `key`; returns the `assets_session_id=…` pair.
+pub fn login(proxy_port: u16, key: &str) -> Result<String> {
+    let url = format!("http://127.0.0.1:{proxy_port}/{key}");
+    let anonymous = http::get(&url, &[])?;
+    let authorize = location(&anonymous, "the anonymous request")?;
+    let approved = http::get(&authorize, &[])?;
+    let callback = location(&approved, "the SSO mock's authorize")?;
+    let signed_in = http::get(&callback, &[])?;
+    location(&signed_in, "the callback")?;
+    let cookie = signed_in
+        .headers
+        .iter()
+        .filter(|(name, _)| name == "set-cookie")
+        .filter_map(|(_, value)| value.split(';').next())
+        .find(|pair| pair.starts_with("assets_session_id=") && pair.len() > 18)
+        .map(str::to_owned)
+        .ok_or("the callback set no session cookie")?;
+    let object = http::get(&url, &[("Cookie", &cookie)])?;
+    if object.status != 200 {
+        return Err(format!(
+            "signed in, but GET {url} answered {} (is the backend serving the bucket?)",
+            object.status
+        ));
+    }
+    Ok(cookie)
+}
+
+fn location(response: &http::Response, what: &str) -> Result<String> {
+    match (response.status, response.header("location")) {
+        (302, Some(location)) => Ok(location.to_owned()),
+        (status, _) => Err(format!("sign-in: {what} answered {status}, not a redirect")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_patterns() {
+        assert_eq!(Object::new(1 << 30).key, "bench-1GiB.bin");
+        assert_eq!(Object::new(64 << 20).label(), "64 MiB");
+        assert_eq!(Object::new(1024).label(), "1 KiB");
+        let bytes = pattern(1000);
+        assert_eq!(bytes.len(), 1000);
+        assert!(bytes.windows(8).all(|w| w != [0; 8]));
+    }
+
+    #[test]
+    fn nginx_configuration() {
+        let config = nginx_config(
+            Path::new("/b/nginx"),
+            Path::new("/b/data"),
+            8123,
+            &["proxy"],
+        );
+        assert!(config.contains("listen 127.0.0.1:8123"));
+        assert!(config.contains("root /b/data;"));
+        assert!(config.contains("proxy_temp_path /b/nginx/tmp/proxy;"));
+        assert!(config.contains("daemon off;"));
+    }
+}
