@@ -77,7 +77,7 @@ impl S3Streamer {
             .read_timeout(settings.response_timeout)
             .operation_timeout(settings.response_timeout)
             .build();
-        let http_client = LeanHttpClient::new(settings.connect_timeout)
+        let http_client = LeanHttpClient::shared(settings.connect_timeout)
             .map_err(|e| FetchError::Failed(format!("cannot load the system's CA roots: {e}")))?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(settings.region.clone()))

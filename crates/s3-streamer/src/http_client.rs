@@ -33,7 +33,7 @@ pub(crate) struct LeanHttpClient {
 }
 
 impl LeanHttpClient {
-    pub(crate) fn new(connect_timeout: Duration) -> std::io::Result<SharedHttpClient> {
+    pub(crate) fn shared(connect_timeout: Duration) -> std::io::Result<SharedHttpClient> {
         let mut tcp = TcpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
@@ -114,6 +114,6 @@ mod tests {
             .build()
             .unwrap();
         let _guard = runtime.enter();
-        assert!(LeanHttpClient::new(Duration::from_secs(1)).is_ok());
+        assert!(LeanHttpClient::shared(Duration::from_secs(1)).is_ok());
     }
 }
