@@ -139,9 +139,10 @@ fn connect(target: &Target) -> Result<TcpStream> {
     Err(last)
 }
 
-fn parse_response(raw: &[u8]) -> Result<Response> {
-    let end = find(raw, b"\r\n\r\n").ok_or("no complete response head")?;
-    let head = std::str::from_utf8(&raw[..end]).map_err(|_| "response head is not UTF-8")?;
+/// Status and headers (names lowercased) of a response head, without its final blank
+/// line.
+pub fn parse_head(head: &[u8]) -> Result<(u16, Vec<(String, String)>)> {
+    let head = std::str::from_utf8(head).map_err(|_| "response head is not UTF-8")?;
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or("");
     let status = status_line
@@ -149,10 +150,16 @@ fn parse_response(raw: &[u8]) -> Result<Response> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| format!("bad status line {status_line:?}"))?;
-    let headers: Vec<(String, String)> = lines
+    let headers = lines
         .filter_map(|line| line.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
+    Ok((status, headers))
+}
+
+fn parse_response(raw: &[u8]) -> Result<Response> {
+    let end = find(raw, b"\r\n\r\n").ok_or("no complete response head")?;
+    let (status, headers) = parse_head(&raw[..end])?;
     let rest = &raw[end + 4..];
     let chunked = headers
         .iter()

@@ -223,18 +223,11 @@ impl Rng {
 /// Status and `Content-Length` of a response head (bodies are never chunked here:
 /// both nginx and the proxy send files with their length).
 fn parse_head(head: &[u8]) -> Result<(u16, u64)> {
-    let head = std::str::from_utf8(head).map_err(|_| "response head is not UTF-8")?;
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or("");
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
-    let length = lines
-        .filter_map(|line| line.split_once(':'))
-        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, value)| value.trim().parse().ok());
+    let (status, headers) = crate::http::parse_head(head)?;
+    let length = headers
+        .iter()
+        .find(|(name, _)| name == "content-length")
+        .and_then(|(_, value)| value.parse().ok());
     match length {
         Some(length) => Ok((status, length)),
         // A redirect or error without a body length: say what it was.
