@@ -314,19 +314,21 @@ async fn a_session_id_sent_before_login_is_never_issued() {
         .unwrap();
     assert_eq!(id.len(), 86);
     let token_key = format!("s3proxy__assets_session_id__{id}__sso_token");
-    assert_eq!(
-        stack.redis.get(&token_key).await.as_deref(),
-        Some("test-token")
-    );
-    let ttl = stack.redis.ttl(&token_key).await;
-    assert!((35990..=36000).contains(&ttl), "token TTL {ttl}");
+    assert_key(&stack, &token_key, "test-token", 35990..=36000).await;
     let checked_key = format!("s3proxy__assets_session_id__{id}__sso_token_checked");
-    assert_eq!(
-        stack.redis.get(&checked_key).await.as_deref(),
-        Some("checked")
-    );
-    let ttl = stack.redis.ttl(&checked_key).await;
-    assert!((3590..=3600).contains(&ttl), "checked TTL {ttl}");
+    assert_key(&stack, &checked_key, "checked", 3590..=3600).await;
+}
+
+/// `key` holds `value` and expires within `ttl` seconds.
+async fn assert_key(
+    stack: &test_kit::Stack,
+    key: &str,
+    value: &str,
+    ttl: std::ops::RangeInclusive<i64>,
+) {
+    assert_eq!(stack.redis.get(key).await.as_deref(), Some(value), "{key}");
+    let left = stack.redis.ttl(key).await;
+    assert!(ttl.contains(&left), "{key}: TTL {left}");
 }
 
 #[tokio::test]
