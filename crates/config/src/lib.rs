@@ -119,8 +119,20 @@ pub struct Config {
     pub s3_timeout: Duration,
     /// `REDIS_TIMEOUT`: bound on each Redis operation.
     pub redis_timeout: Duration,
-    /// `HEADER_READ_TIMEOUT`: a client must send its request head within this.
+    /// `HEADER_READ_TIMEOUT`: a client must send its request head within this, counted
+    /// from the head's first byte.
     pub header_read_timeout: Duration,
+    /// `KEEPALIVE_TIMEOUT`: how long a connection may sit idle between requests (or
+    /// before its first).
+    pub keepalive_timeout: Duration,
+    /// `MAX_CONNECTIONS`: most client connections served at once; `None`: the binary
+    /// derives it from the file-descriptor limit.
+    pub max_connections: Option<usize>,
+    /// `FORWARDED_HOPS`: the entry this many places from the right of
+    /// `X-Forwarded-For` is the client's address (0: ignore the header).
+    pub forwarded_hops: usize,
+    /// `CONTENT_SECURITY_POLICY`: sent on object responses when set.
+    pub content_security_policy: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -150,6 +162,10 @@ impl std::fmt::Debug for Config {
             .field("s3_timeout", &self.s3_timeout)
             .field("redis_timeout", &self.redis_timeout)
             .field("header_read_timeout", &self.header_read_timeout)
+            .field("keepalive_timeout", &self.keepalive_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("forwarded_hops", &self.forwarded_hops)
+            .field("content_security_policy", &self.content_security_policy)
             .finish()
     }
 }

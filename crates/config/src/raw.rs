@@ -31,6 +31,10 @@ pub(crate) struct RawEnv {
     pub s3_timeout: Option<String>,
     pub redis_timeout: Option<String>,
     pub header_read_timeout: Option<String>,
+    pub keepalive_timeout: Option<String>,
+    pub max_connections: Option<String>,
+    pub forwarded_hops: Option<String>,
+    pub content_security_policy: Option<String>,
 }
 
 impl RawEnv {

@@ -36,13 +36,48 @@ fn render(problems: &[Problem]) -> String {
     lines.join("\n")
 }
 
-const DEFAULT_GRACE_PERIOD: u64 = 3600;
-const DEFAULT_SHUTDOWN_TIMEOUT: u64 = 10;
-const DEFAULT_CLIENT_IDLE_TIMEOUT: u64 = 300;
-const DEFAULT_SSO_TIMEOUT: u64 = 10;
-const DEFAULT_S3_TIMEOUT: u64 = 10;
-const DEFAULT_REDIS_TIMEOUT: u64 = 2;
-const DEFAULT_HEADER_READ_TIMEOUT: u64 = 10;
+/// A duration variable: its default and the whole seconds it may take. The bounds keep
+/// every value one that works at run time (no zero timeout cutting every call, no
+/// overflow at shutdown, no TTL Redis refuses).
+struct Seconds {
+    default: u64,
+    min: u64,
+    max: u64,
+}
+
+/// 0 checks the token on every request; 10 h is the life of a session's token.
+const GRACE_PERIOD: Seconds = Seconds {
+    default: 3600,
+    min: 0,
+    max: 36000,
+};
+/// 0 cuts downloads at once on SIGTERM.
+const SHUTDOWN_TIMEOUT: Seconds = Seconds {
+    default: 10,
+    min: 0,
+    max: 3600,
+};
+const CLIENT_IDLE_TIMEOUT: Seconds = timeout(300);
+const SSO_TIMEOUT: Seconds = timeout(10);
+const S3_TIMEOUT: Seconds = timeout(10);
+const REDIS_TIMEOUT: Seconds = timeout(2);
+const HEADER_READ_TIMEOUT: Seconds = timeout(10);
+/// Above the idle timeouts of AWS load balancers (60 s) and Cloud Foundry's gorouter
+/// (90 s): the balancer, not us, must be the one to close an idle connection.
+const KEEPALIVE_TIMEOUT: Seconds = timeout(120);
+
+/// Every other timeout: at least a second, at most an hour.
+const fn timeout(default: u64) -> Seconds {
+    Seconds {
+        default,
+        min: 1,
+        max: 3600,
+    }
+}
+
+/// `FORWARDED_HOPS`: how many proxies in front append to `X-Forwarded-For`.
+const DEFAULT_FORWARDED_HOPS: usize = 1;
+const MAX_FORWARDED_HOPS: usize = 16;
 
 /// Collects problems while each variable is read, so one pass reports them all.
 #[derive(Default)]
@@ -65,40 +100,68 @@ impl Checker {
         }
     }
 
-    fn seconds(&mut self, variable: &'static str, value: Option<String>, default: u64) -> Duration {
-        match non_empty(value) {
-            None => Duration::from_secs(default),
+    fn seconds(&mut self, variable: &'static str, value: Option<String>, s: Seconds) -> Duration {
+        let n = match non_empty(value) {
+            None => s.default,
             Some(v) => match v.trim().parse::<u64>() {
-                Ok(n) => Duration::from_secs(n),
-                Err(_) => {
-                    self.problem(variable, "must be a whole number of seconds");
-                    Duration::from_secs(default)
+                Ok(n) if (s.min..=s.max).contains(&n) => n,
+                _ => {
+                    self.problem(
+                        variable,
+                        format!(
+                            "must be a whole number of seconds from {} to {}",
+                            s.min, s.max
+                        ),
+                    );
+                    s.default
                 }
             },
-        }
+        };
+        Duration::from_secs(n)
     }
 
-    /// Like `seconds`, but zero is refused: a zero timeout would fail every call.
-    fn positive_seconds(
+    /// A whole number in `min..=max`, or `default` when unset.
+    fn number(
         &mut self,
         variable: &'static str,
         value: Option<String>,
-        default: u64,
-    ) -> Duration {
-        let d = self.seconds(variable, value, default);
-        if d.is_zero() {
-            self.problem(variable, "must be at least 1 second");
-            return Duration::from_secs(default);
+        range: std::ops::RangeInclusive<usize>,
+    ) -> Option<usize> {
+        let v = non_empty(value)?;
+        match v.trim().parse::<usize>() {
+            Ok(n) if range.contains(&n) => Some(n),
+            _ => {
+                self.problem(
+                    variable,
+                    format!(
+                        "must be a whole number from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                );
+                None
+            }
         }
-        d
     }
 
+    /// An absolute http(s) URL with a host, usable as a root to append paths to: no
+    /// white space, query or fragment.
     fn http_url(&mut self, variable: &'static str, value: String) -> String {
         if value.is_empty() {
             return value;
         }
-        if !(value.starts_with("http://") || value.starts_with("https://")) {
-            self.problem(variable, "must be an http:// or https:// URL");
+        let usable = !value.chars().any(char::is_whitespace)
+            && url::Url::parse(&value).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some_and(|h| !h.is_empty())
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+            });
+        if !usable {
+            self.problem(
+                variable,
+                "must be an absolute http:// or https:// URL with a host (no spaces, query or fragment)",
+            );
         }
         value
     }
@@ -142,7 +205,7 @@ pub(crate) fn validate(raw: RawEnv) -> Result<Config, ConfigError> {
     let sso_token_check_grace_period = c.seconds(
         "SSO_TOKEN_CHECK_GRACE_PERIOD",
         raw.sso_token_check_grace_period,
-        DEFAULT_GRACE_PERIOD,
+        GRACE_PERIOD,
     );
 
     let aws_region = c.required("AWS_DEFAULT_REGION", raw.aws_default_region);
@@ -220,26 +283,39 @@ pub(crate) fn validate(raw: RawEnv) -> Result<Config, ConfigError> {
             }
         },
     };
-    let shutdown_timeout = c.seconds(
-        "SHUTDOWN_TIMEOUT",
-        raw.shutdown_timeout,
-        DEFAULT_SHUTDOWN_TIMEOUT,
-    );
+    let shutdown_timeout = c.seconds("SHUTDOWN_TIMEOUT", raw.shutdown_timeout, SHUTDOWN_TIMEOUT);
     let client_idle_timeout = c.seconds(
         "CLIENT_IDLE_TIMEOUT",
         raw.client_idle_timeout,
-        DEFAULT_CLIENT_IDLE_TIMEOUT,
+        CLIENT_IDLE_TIMEOUT,
     );
-
-    let sso_timeout = c.positive_seconds("SSO_TIMEOUT", raw.sso_timeout, DEFAULT_SSO_TIMEOUT);
-    let s3_timeout = c.positive_seconds("S3_TIMEOUT", raw.s3_timeout, DEFAULT_S3_TIMEOUT);
-    let redis_timeout =
-        c.positive_seconds("REDIS_TIMEOUT", raw.redis_timeout, DEFAULT_REDIS_TIMEOUT);
-    let header_read_timeout = c.positive_seconds(
+    let sso_timeout = c.seconds("SSO_TIMEOUT", raw.sso_timeout, SSO_TIMEOUT);
+    let s3_timeout = c.seconds("S3_TIMEOUT", raw.s3_timeout, S3_TIMEOUT);
+    let redis_timeout = c.seconds("REDIS_TIMEOUT", raw.redis_timeout, REDIS_TIMEOUT);
+    let header_read_timeout = c.seconds(
         "HEADER_READ_TIMEOUT",
         raw.header_read_timeout,
-        DEFAULT_HEADER_READ_TIMEOUT,
+        HEADER_READ_TIMEOUT,
     );
+    let keepalive_timeout = c.seconds(
+        "KEEPALIVE_TIMEOUT",
+        raw.keepalive_timeout,
+        KEEPALIVE_TIMEOUT,
+    );
+    let max_connections = c.number("MAX_CONNECTIONS", raw.max_connections, 1..=10_000_000);
+    let forwarded_hops = c
+        .number("FORWARDED_HOPS", raw.forwarded_hops, 0..=MAX_FORWARDED_HOPS)
+        .unwrap_or(DEFAULT_FORWARDED_HOPS);
+    let content_security_policy = non_empty(raw.content_security_policy);
+    if content_security_policy
+        .as_deref()
+        .is_some_and(|v| !v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)))
+    {
+        c.problem(
+            "CONTENT_SECURITY_POLICY",
+            "must be printable ASCII (it is sent as a header)",
+        );
+    }
 
     if !c.problems.is_empty() {
         return Err(ConfigError {
@@ -267,6 +343,10 @@ pub(crate) fn validate(raw: RawEnv) -> Result<Config, ConfigError> {
         s3_timeout,
         redis_timeout,
         header_read_timeout,
+        keepalive_timeout,
+        max_connections,
+        forwarded_hops,
+        content_security_policy,
     })
 }
 

@@ -248,6 +248,105 @@ fn timeouts_have_defaults_and_refuse_zero() {
     assert_eq!(variables(&err), vec!["SSO_TIMEOUT", "HEADER_READ_TIMEOUT"]);
 }
 
+/// Values that parse but break at run time: a zero idle cut, a shutdown timeout that
+/// overflows an `Instant`, a TTL Redis refuses.
+#[test]
+fn every_duration_is_bounded() {
+    for (name, ok, bad) in [
+        (
+            "SHUTDOWN_TIMEOUT",
+            &["0", "3600"][..],
+            &["3601", "18446744073709551615", "-1"][..],
+        ),
+        (
+            "SSO_TOKEN_CHECK_GRACE_PERIOD",
+            &["0", "36000"],
+            &["36001", "9223372036854775"],
+        ),
+        ("CLIENT_IDLE_TIMEOUT", &["1", "3600"], &["0", "3601"]),
+        ("SSO_TIMEOUT", &["1", "3600"], &["0", "3601"]),
+        ("S3_TIMEOUT", &["1", "3600"], &["0", "3601"]),
+        ("REDIS_TIMEOUT", &["1", "3600"], &["0", "3601"]),
+        ("HEADER_READ_TIMEOUT", &["1", "3600"], &["0", "3601"]),
+        ("KEEPALIVE_TIMEOUT", &["1", "3600"], &["0", "3601", "1.5"]),
+    ] {
+        for v in ok {
+            assert!(with(&[(name, v)]).is_ok(), "{name}={v} refused");
+        }
+        for v in bad {
+            let err = with(&[(name, v)]).unwrap_err();
+            assert_eq!(variables(&err), vec![name], "{name}={v}");
+            assert!(err.to_string().contains("seconds from"), "{err}");
+        }
+    }
+}
+
+#[test]
+fn keepalive_outlasts_the_balancers_by_default() {
+    let c = with(&[]).unwrap();
+    assert_eq!(c.keepalive_timeout, Duration::from_secs(120));
+    let c = with(&[("KEEPALIVE_TIMEOUT", "3")]).unwrap();
+    assert_eq!(c.keepalive_timeout, Duration::from_secs(3));
+}
+
+#[test]
+fn sso_urls_must_be_absolute_with_a_host() {
+    for name in ["SSO_URL", "SSO_URL_INTERNAL"] {
+        for bad in [
+            "http://",
+            "https://",
+            "http:// sso.example.com",
+            "http://sso example.com/",
+            "https://sso.example.com/a b/",
+            "sso.example.com",
+            "ftp://sso.example.com/",
+            "https://sso.example.com/?next=x",
+            "https://sso.example.com/#top",
+            "/relative/",
+        ] {
+            let err = with(&[(name, bad)]).unwrap_err();
+            assert_eq!(variables(&err), vec![name], "{name}={bad:?}");
+        }
+        for good in [
+            "http://sso:8001",
+            "https://sso.example.com/auth/",
+            "http://127.0.0.1:1/",
+        ] {
+            assert!(with(&[(name, good)]).is_ok(), "{name}={good:?}");
+        }
+    }
+}
+
+#[test]
+fn connection_cap_and_forwarded_hops() {
+    let c = with(&[]).unwrap();
+    assert_eq!(c.max_connections, None);
+    assert_eq!(c.forwarded_hops, 1);
+    let c = with(&[("MAX_CONNECTIONS", "5"), ("FORWARDED_HOPS", "0")]).unwrap();
+    assert_eq!(c.max_connections, Some(5));
+    assert_eq!(c.forwarded_hops, 0);
+    let err = with(&[("MAX_CONNECTIONS", "0"), ("FORWARDED_HOPS", "x")]).unwrap_err();
+    assert_eq!(variables(&err), vec!["MAX_CONNECTIONS", "FORWARDED_HOPS"]);
+}
+
+#[test]
+fn content_security_policy_is_a_header_value() {
+    assert_eq!(with(&[]).unwrap().content_security_policy, None);
+    assert_eq!(
+        with(&[("CONTENT_SECURITY_POLICY", "")])
+            .unwrap()
+            .content_security_policy,
+        None
+    );
+    let c = with(&[("CONTENT_SECURITY_POLICY", "sandbox; default-src 'none'")]).unwrap();
+    assert_eq!(
+        c.content_security_policy.as_deref(),
+        Some("sandbox; default-src 'none'")
+    );
+    let err = with(&[("CONTENT_SECURITY_POLICY", "sandbox\nX-Evil: 1")]).unwrap_err();
+    assert_eq!(variables(&err), vec!["CONTENT_SECURITY_POLICY"]);
+}
+
 #[test]
 fn unrelated_variables_are_ignored() {
     let vars = [base(), vec![("HOME", "/root"), ("WEIRD", "\u{fffd}")]].concat();
