@@ -5,23 +5,42 @@ use percent_encoding::percent_decode_str;
 /// Why a path does not name an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyError {
-    /// Bad percent-encoding or not UTF-8 once decoded: the client's mistake (400).
+    /// Bad percent-encoding, not UTF-8 once decoded, or an ASCII control character in
+    /// the key: the client's mistake (400).
     Malformed,
     /// Empty, or a `.`/`..`/empty leading segment: can never be an object (404).
     Refused,
 }
 
 /// The key a request path names: without its leading `/`, percent-decoded as UTF-8
-/// (`+` stays `+`). The path must not include the query.
+/// (`+` stays `+`). The path must not include the query. A key holding an ASCII
+/// control character (0x00–0x1F, 0x7F) is malformed: no real object needs one, and
+/// they are how log lines and downstream parsers get confused.
 pub fn decode_path(path: &str) -> Result<String, KeyError> {
     let raw = path.strip_prefix('/').unwrap_or(path);
     if !percent_escapes_are_valid(raw) {
         return Err(KeyError::Malformed);
     }
-    percent_decode_str(raw)
+    let key = percent_decode_str(raw)
         .decode_utf8()
-        .map(|k| k.into_owned())
-        .map_err(|_| KeyError::Malformed)
+        .map_err(|_| KeyError::Malformed)?;
+    if has_control(&key) {
+        return Err(KeyError::Malformed);
+    }
+    Ok(key.into_owned())
+}
+
+/// A key as configuration gives it (no decoding): the checks a request's key gets,
+/// both of them. For keys served by name, such as a healthcheck object.
+pub fn check_key(key: &str) -> Result<&str, KeyError> {
+    if has_control(key) {
+        return Err(KeyError::Malformed);
+    }
+    guard(key)
+}
+
+fn has_control(key: &str) -> bool {
+    key.bytes().any(|b| b.is_ascii_control())
 }
 
 /// Refuses keys that could name something outside the configured prefix, however the
@@ -103,6 +122,25 @@ mod tests {
         for path in ["/%", "/%zz", "/a%2", "/%C3%28", "/%FF"] {
             assert_eq!(key(path), Err(KeyError::Malformed), "{path}");
         }
+    }
+
+    #[test]
+    fn control_characters_are_malformed_in_any_encoding() {
+        for path in ["/a%00b", "/a%0Ab", "/a%0d", "/%1F", "/x%7F", "/a\tb"] {
+            assert_eq!(decode_path(path), Err(KeyError::Malformed), "{path:?}");
+        }
+        // Non-ASCII (including C1 controls' neighbours) is fine.
+        assert_eq!(decode_path("/%C2%A0x").unwrap(), "\u{a0}x");
+    }
+
+    #[test]
+    fn configured_keys_get_both_checks() {
+        assert_eq!(check_key("healthcheck.txt"), Ok("healthcheck.txt"));
+        assert_eq!(check_key("a/b.txt"), Ok("a/b.txt"));
+        assert_eq!(check_key("/x"), Err(KeyError::Refused));
+        assert_eq!(check_key("../x"), Err(KeyError::Refused));
+        assert_eq!(check_key(""), Err(KeyError::Refused));
+        assert_eq!(check_key("a\nb"), Err(KeyError::Malformed));
     }
 }
 

@@ -8,7 +8,11 @@
 //! - [`conditions`]: `If-None-Match`, `If-Match`, `If-Modified-Since`,
 //!   `If-Unmodified-Since`;
 //! - [`Origin`] and [`request_target`]: the scheme, host and target the browser used,
-//!   for building redirect URLs that cannot be used for header injection.
+//!   for building redirect URLs that cannot be used for header injection, and
+//!   [`Origin::is_origin_of`], the check that a login returns only to its own origin;
+//! - [`callback_params`]: the OAuth2 callback's `code` and `state`, bounded;
+//! - [`client_address`]: the client's address from `X-Forwarded-For`, trusting only
+//!   the entries the balancers in front appended.
 //!
 //! ```
 //! use http_input::{decode_path, guard, usable_range, KeyError};
@@ -22,15 +26,19 @@
 //! assert_eq!(usable_range("bytes=abc"), None);
 //! ```
 
+mod callback;
+mod client_address;
 mod conditional;
 mod cookies;
 mod key;
 mod origin;
 mod range;
 
+pub use callback::{callback_params, CallbackParams, MAX_CODE_BYTES};
+pub use client_address::client_address;
 pub use conditional::{conditions, Conditions};
 pub use cookies::{session_id, set_cookie, SameSite, SESSION_COOKIE, SESSION_COOKIE_MAX_AGE};
-pub use key::{decode_path, guard, KeyError};
+pub use key::{check_key, decode_path, guard, KeyError};
 pub use origin::{request_target, BadHost, Origin};
 pub use range::usable as usable_range;
 

@@ -1,6 +1,7 @@
 //! Where a request was sent to, as the browser saw it: scheme, host, target.
 
 use http::request::Parts;
+use http::uri::Authority;
 
 /// The scheme and host the browser used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +61,41 @@ impl Origin {
     pub fn callback_url(&self) -> String {
         self.url(crate::CALLBACK_PATH)
     }
+
+    /// Whether `url`, an absolute URL, is on this origin: the same scheme, the same host
+    /// (ASCII case-insensitive) and the same port (80 or 443 when absent). The login
+    /// callback redirects only there, so a state minted with a forged `Host` cannot
+    /// send a victim's fresh sign-in to another site.
+    pub fn is_origin_of(&self, url: &str) -> bool {
+        let Ok(uri) = url.parse::<http::Uri>() else {
+            return false;
+        };
+        let https = match uri.scheme_str() {
+            Some(s) if s.eq_ignore_ascii_case("https") => true,
+            Some(s) if s.eq_ignore_ascii_case("http") => false,
+            _ => return false,
+        };
+        let (Some(theirs), Ok(ours)) = (uri.authority(), self.host.parse::<Authority>()) else {
+            return false;
+        };
+        let default = if https { 443 } else { 80 };
+        https == self.https
+            && theirs.host().eq_ignore_ascii_case(ours.host())
+            && port_of(theirs, default).is_some()
+            && port_of(theirs, default) == port_of(&ours, default)
+    }
+}
+
+/// The authority's port, `default` when it has none; `None` when what follows the
+/// host is no port number (`http`'s `port()` would quietly say "none").
+fn port_of(authority: &Authority, default: u16) -> Option<u16> {
+    if !is_authority(authority.as_str()) {
+        return None;
+    }
+    match authority.as_str()[authority.host().len()..].strip_prefix(':') {
+        None | Some("") => Some(default),
+        Some(port) => port.parse().ok(),
+    }
 }
 
 fn is_host_byte(b: u8) -> bool {
@@ -69,7 +105,7 @@ fn is_host_byte(b: u8) -> bool {
 /// `host[:port]` as a URL's authority: brackets closed, one port at most, and that a
 /// number below 65536 (`http`'s parser leaves the port unchecked).
 fn is_authority(host: &str) -> bool {
-    let Ok(authority) = host.parse::<http::uri::Authority>() else {
+    let Ok(authority) = host.parse::<Authority>() else {
         return false;
     };
     match host[authority.host().len()..].strip_prefix(':') {
@@ -137,6 +173,44 @@ mod tests {
             let url = Origin::of(&p).unwrap().callback_url();
             assert!(url.parse::<http::Uri>().is_ok(), "{url:?}");
         }
+    }
+
+    #[test]
+    fn same_origin_means_scheme_host_and_port() {
+        let origin = |host: &str, proto: &str| {
+            Origin::of(&parts(
+                "/a",
+                &[("host", host), ("x-forwarded-proto", proto)],
+            ))
+            .unwrap()
+        };
+        let plain = origin("Assets.Example.com", "http");
+        assert!(plain.is_origin_of("http://assets.example.com/a?x=1"));
+        assert!(plain.is_origin_of("http://ASSETS.example.com:80/a"));
+        assert!(plain.is_origin_of("HTTP://assets.example.com"));
+        for other in [
+            "https://assets.example.com/a",
+            "http://assets.example.com:8080/a",
+            "http://evil.example.com/a",
+            "http://assets.example.com.evil.com/a",
+            "http://assets.example.com:99999/a",
+            "http://evil.com\\@assets.example.com/a",
+            "//assets.example.com/a",
+            "/a",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert!(!plain.is_origin_of(other), "{other:?}");
+        }
+        let tls = origin("assets.example.com:443", "https");
+        assert!(tls.is_origin_of("https://assets.example.com/a"));
+        assert!(!tls.is_origin_of("http://assets.example.com:443/a"));
+        let local = origin("127.0.0.1:8000", "http");
+        assert!(local.is_origin_of("http://127.0.0.1:8000/x"));
+        assert!(!local.is_origin_of("http://127.0.0.1/x"));
+        let v6 = origin("[::1]:8000", "http");
+        assert!(v6.is_origin_of("http://[::1]:8000/x"));
+        assert!(!v6.is_origin_of("http://[::2]:8000/x"));
     }
 
     #[test]
