@@ -203,7 +203,32 @@ fn redis_error(e: redis::RedisError) -> StoreError {
     if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
         return StoreError::Unavailable(e.to_string());
     }
+    if let Some(code) = failover_code(&e) {
+        return StoreError::Unavailable(format!(
+            "{code}: this server is not a usable primary now (failover?)"
+        ));
+    }
     StoreError::Command(e.to_string())
+}
+
+/// What a failover looks like to a client: the old primary, now a replica, refuses
+/// writes (`READONLY`), and a replica resyncing answers `LOADING` or `MASTERDOWN`. Such
+/// an error makes the connection be dropped, so the next command connects anew — and
+/// resolves the endpoint's name again, which now points at the new primary.
+fn failover_code(e: &redis::RedisError) -> Option<&'static str> {
+    use redis::{ErrorKind, ServerErrorKind};
+    match e.kind() {
+        ErrorKind::Server(ServerErrorKind::ReadOnly) => return Some("READONLY"),
+        ErrorKind::Server(ServerErrorKind::BusyLoading) => return Some("LOADING"),
+        ErrorKind::Server(ServerErrorKind::MasterDown) => return Some("MASTERDOWN"),
+        _ => {}
+    }
+    // Inside MULTI/EXEC the refusals come back wrapped in an aborted transaction, named
+    // in its text (as `ReadOnly`, `BusyLoading`...).
+    let text = e.to_string().to_ascii_uppercase();
+    ["READONLY", "LOADING", "MASTERDOWN"]
+        .into_iter()
+        .find(|code| text.contains(code))
 }
 
 fn set_ex(key: String, value: &str, ttl: Duration) -> redis::Cmd {

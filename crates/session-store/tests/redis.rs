@@ -372,3 +372,60 @@ async fn nothing_listening_is_a_prompt_error() {
         .unwrap_err();
     assert!(!format!("{err} {err:?}").contains("secret-state"));
 }
+
+/// An ElastiCache failover, played on a real redis-server: the primary turns into a
+/// replica (writes answer READONLY, and MASTERDOWN once it stops serving stale data),
+/// then is promoted back. Errors meanwhile, a new connection after each, and recovery
+/// without a restart.
+#[tokio::test]
+async fn a_primary_turned_replica_is_unavailable_then_recovers_once_promoted() {
+    let redis = RedisServer::start().await;
+    let store = store(&redis);
+    store.save_state("before", "http://x/").await.unwrap();
+    let first = redis.client_ids().await;
+    assert_eq!(first.len(), 1, "one shared connection: {first:?}");
+
+    redis.demote().await;
+    match store.save_state("during", "http://x/").await {
+        Err(StoreError::Unavailable(why)) => assert!(why.contains("READONLY"), "{why}"),
+        other => panic!("a write to a replica gave {other:?}"),
+    }
+    // Reads still work on the replica, over a new connection.
+    assert_eq!(
+        store.load_state("before").await.unwrap().as_deref(),
+        Some("http://x/")
+    );
+    let second = redis.client_ids().await;
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_ne!(first, second, "the connection that got READONLY was kept");
+    // The session write is a MULTI/EXEC: refused the same way.
+    let saved = store.save_session("id", "tok").await;
+    assert!(
+        matches!(saved, Err(StoreError::Unavailable(_))),
+        "{saved:?}"
+    );
+    let _: String = redis
+        .query(&["CONFIG", "SET", "replica-serve-stale-data", "no"])
+        .await;
+    match store.load_session("id").await {
+        Err(StoreError::Unavailable(why)) => assert!(why.contains("MASTERDOWN"), "{why}"),
+        other => panic!("a read from a resyncing replica gave {other:?}"),
+    }
+
+    redis.promote().await;
+    let promoted = Instant::now();
+    loop {
+        match store.save_state("after", "http://x/").await {
+            Ok(()) => break,
+            Err(e) if promoted.elapsed() < Duration::from_secs(2) => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("not recovered 2 s after promotion: {e}"),
+        }
+    }
+    assert_eq!(
+        redis.get("s3proxy__sso_state__after").await.as_deref(),
+        Some("http://x/")
+    );
+}

@@ -81,6 +81,40 @@ impl RedisServer {
             .expect("connect to the test redis")
     }
 
+    /// Any command, its answer read as `T`.
+    pub async fn query<T: redis::FromRedisValue>(&self, args: &[&str]) -> T {
+        let mut c = self.connection().await;
+        let mut cmd = redis::cmd(args[0]);
+        for arg in &args[1..] {
+            cmd.arg(*arg);
+        }
+        cmd.query_async(&mut c)
+            .await
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    /// Ids of the connections of other clients (not the one asking): the code under
+    /// test's, since the helpers here close theirs after each call.
+    pub async fn client_ids(&self) -> Vec<u64> {
+        let list: String = self.query(&["CLIENT", "LIST"]).await;
+        list.lines()
+            .filter(|l| !l.contains("cmd=client|list"))
+            .filter_map(|l| l.strip_prefix("id=")?.split(' ').next()?.parse().ok())
+            .collect()
+    }
+
+    /// Makes this server a replica of a primary that is not there, as an old primary is
+    /// after a failover: reads still work, writes answer `READONLY`.
+    pub async fn demote(&self) {
+        let nowhere = free_port().to_string();
+        let _: String = self.query(&["REPLICAOF", "127.0.0.1", &nowhere]).await;
+    }
+
+    /// Makes it a primary again.
+    pub async fn promote(&self) {
+        let _: String = self.query(&["REPLICAOF", "NO", "ONE"]).await;
+    }
+
     pub async fn flushall(&self) {
         let mut c = self.connection().await;
         let _: () = redis::cmd("FLUSHALL")
