@@ -56,7 +56,9 @@ mod gaps;
 mod preconditions;
 mod server;
 mod service;
+mod stored_headers;
 mod throttle;
 
 pub use config::S3Config;
 pub use server::S3Server;
+pub use stored_headers::StoredHeaders;

@@ -2,7 +2,7 @@
 
 use crate::backend::Backend;
 use crate::service::{self, Switches};
-use crate::S3Config;
+use crate::{S3Config, StoredHeaders};
 
 use s3s::auth::SimpleAuth;
 use s3s::service::{S3Service, S3ServiceBuilder};
@@ -90,6 +90,17 @@ impl S3Server {
         self.root.join(bucket)
     }
 
+    /// Stores `headers` with `bucket`/`key`, as if the object had been uploaded with them
+    /// (write the object's file too).
+    pub fn set_stored_headers(
+        &self,
+        bucket: &str,
+        key: &str,
+        headers: &StoredHeaders,
+    ) -> io::Result<()> {
+        crate::stored_headers::write(&self.root, bucket, key, headers)
+    }
+
     /// HTTP requests received so far, counted before authentication.
     pub fn request_count(&self) -> usize {
         self.switches.request_count()
@@ -174,6 +185,9 @@ async fn accept_loop(
 }
 
 async fn serve_connection(stream: TcpStream, s3: S3Service, switches: Arc<Switches>) {
+    // Head and body go out in separate writes: without this, Nagle holds the body back
+    // for the client's delayed ACK, some 40 ms per small object.
+    let _ = stream.set_nodelay(true);
     let service = service_fn(move |req| service::handle(s3.clone(), Arc::clone(&switches), req));
     if let Err(err) = http1::Builder::new()
         .serve_connection(TokioIo::new(stream), service)
