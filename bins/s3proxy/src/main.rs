@@ -3,18 +3,27 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use http_frontend::{App, FrontendSettings, SameSite};
+use http_frontend::{App, FrontendSettings, HeaderValue, SameSite};
 use s3_streamer::{S3Settings, S3Streamer, StaticKeys};
-use s3proxy_config::{Config, RedisTarget};
+use s3proxy_config::{Config, ConfigError, Problem, RedisTarget};
 use session_store::{AnyStore, MemoryStore, RedisSettings, RedisStore, StoreTtls};
 use sso_client::{SsoClient, SsoSettings};
 
 /// Exit status for a configuration or start-up problem.
 const EXIT_CONFIG: u8 = 2;
 
+/// Queued log lines get this long to reach stderr at exit.
+const LOG_FLUSH: Duration = Duration::from_secs(1);
+
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let config = match Config::from_env() {
+    let log = telemetry::init_logging();
+    let code = run_to_exit();
+    log.flush(LOG_FLUSH);
+    code
+}
+
+fn run_to_exit() -> ExitCode {
+    let config = match Config::from_env().and_then(check_keys) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("s3proxy: cannot start, the configuration is invalid:\n{e}");
@@ -41,6 +50,36 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_CONFIG)
         }
     }
+}
+
+/// The healthcheck key is served by name: it gets the checks every request's key gets
+/// (they live with the frontend, which the configuration crate does not know).
+fn check_keys(config: Config) -> Result<Config, ConfigError> {
+    match http_frontend::check_key(&config.healthcheck_key) {
+        Ok(_) => Ok(config),
+        Err(_) => Err(ConfigError {
+            problems: vec![Problem {
+                variable: "AWS_S3_HEALTHCHECK_KEY",
+                message: "must be a key requests can name: not empty, no leading `/`, no `.` or \
+                          `..` segment, no control character"
+                    .into(),
+            }],
+        }),
+    }
+}
+
+/// The connection cap when `MAX_CONNECTIONS` is unset: half the file descriptors, after
+/// raising the soft limit to the hard one. The other half is for S3, Redis and SSO
+/// connections and the process's own files.
+fn default_max_connections() -> usize {
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(e) => {
+            log::warn!("cannot read or raise the file descriptor limit: {e}");
+            rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft)
+        }
+    };
+    usize::try_from(limit / 2).unwrap_or(usize::MAX).max(1)
 }
 
 async fn run(config: Config) -> Result<(), String> {
@@ -99,6 +138,17 @@ async fn run(config: Config) -> Result<(), String> {
     frontend.shutdown_timeout = config.shutdown_timeout;
     frontend.client_idle_timeout = config.client_idle_timeout;
     frontend.header_read_timeout = config.header_read_timeout;
+    frontend.keepalive_timeout = config.keepalive_timeout;
+    frontend.forwarded_hops = config.forwarded_hops;
+    frontend.max_connections = config
+        .max_connections
+        .unwrap_or_else(default_max_connections);
+    frontend.content_security_policy = config
+        .content_security_policy
+        .as_deref()
+        .map(HeaderValue::from_str)
+        .transpose()
+        .map_err(|_| "CONTENT_SECURITY_POLICY: not a valid header value".to_string())?;
 
     let listener = http_frontend::bind(config.port)
         .await

@@ -1,7 +1,11 @@
 //! Shared by the integration test files.
 #![allow(dead_code)]
 
-use test_kit::{Browser, Stack, StackBuilder};
+use std::time::{Duration, Instant};
+
+use test_kit::{Browser, RawResponse, Stack, StackBuilder};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_s3proxy");
 
@@ -40,4 +44,47 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
         let (k, v) = pair.split_once('=')?;
         (k == name).then(|| v.to_string())
     })
+}
+
+/// Sends `GET target` with `headers` on an open keep-alive connection and reads one
+/// response, its body by `Content-Length`.
+pub async fn get_on(stream: &mut TcpStream, target: &str, headers: &[(&str, &str)]) -> RawResponse {
+    let mut request = format!("GET {target} HTTP/1.1\r\nHost: x\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
+            .await
+            .expect("response in time")
+            .unwrap();
+        assert!(n > 0, "connection closed before a full response");
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let (_, length) = RawResponse::status_and_length(&buf[..end]);
+            if buf.len() >= end + 4 + length {
+                buf.truncate(end + 4 + length);
+                return test_kit::raw::parse(&buf);
+            }
+        }
+    }
+}
+
+/// How long until the server closes `stream` (reading and discarding what it sends);
+/// `None` if it is still open after `within`.
+pub async fn closed_after(stream: &mut TcpStream, within: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = within.checked_sub(started.elapsed())?;
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Err(_) => return None,
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => {}
+        }
+    }
 }

@@ -134,7 +134,7 @@ async fn a_trace_log_of_a_whole_session_holds_no_secret() {
     assert_eq!(stack.sso.me_calls(), 1);
     let cookie = browser.cookies_for(&stack.proxy.url("/")).unwrap();
     let session_id = cookie.split('=').nth(1).unwrap().to_string();
-    let logs = stack.proxy.logs();
+    let logs = stack.proxy.logs_with("GET /x.txt 200").await;
     assert!(
         logs.contains(" TRACE ") || logs.contains(" DEBUG "),
         "verbose logging is not on:\n{logs}"

@@ -189,7 +189,11 @@ async fn a_client_that_reads_nothing_is_disconnected_and_its_s3_stream_released(
         .expect("connection still open");
     assert!(received < size, "the whole object arrived: not cut");
     assert!(
-        stack.proxy.logs().contains("client read nothing"),
+        stack
+            .proxy
+            .logs_with("client read nothing")
+            .await
+            .contains("client read nothing"),
         "{}",
         stack.proxy.logs()
     );

@@ -426,6 +426,10 @@ async fn memory_store_serves_a_whole_login() {
     assert_eq!(page.status, 200);
     assert_eq!(page.redirects.len(), 3);
     assert!(stack.redis.keys("*").await.is_empty());
-    assert!(stack.proxy.logs().contains("memory://"));
+    assert!(stack
+        .proxy
+        .logs_with("memory://")
+        .await
+        .contains("memory://"));
     let _ = login; // shared helper, used by other files
 }

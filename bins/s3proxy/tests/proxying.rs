@@ -154,7 +154,7 @@ async fn a_wrong_aws_key_is_a_500_with_the_cause_in_the_log_only() {
     let page = browser.get(&proxy.url("/x.txt")).await;
     assert_eq!(page.status, 500);
     assert!(page.body.is_empty());
-    let logs = proxy.logs();
+    let logs = proxy.logs_with("S3 request for").await;
     assert!(logs.contains("S3 request for \"x.txt\" failed"), "{logs}");
     assert!(!logs.contains("wrong-secret-value"));
 }
@@ -320,7 +320,7 @@ async fn every_request_is_logged_without_secrets() {
     let browser = Browser::new();
     let page = browser.get(&stack.proxy.url("/x.txt")).await;
     assert_eq!(page.status, 200);
-    let logs = stack.proxy.logs();
+    let logs = stack.proxy.logs_with("GET /x.txt 200 1 bytes").await;
     assert!(logs.contains("GET /x.txt 302 0 bytes"), "{logs}");
     let served = logs
         .lines()

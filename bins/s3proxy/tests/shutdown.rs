@@ -4,32 +4,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{login, pattern, stack};
+use common::{closed_after, get_on, login, pattern, stack};
 use test_kit::Browser;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-
-/// Sends one keep-alive GET on `stream` and reads its whole response (Content-Length).
-async fn keep_alive_get(stream: &mut TcpStream, target: &str) -> (u16, Vec<u8>) {
-    let request = format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
-            .await
-            .expect("response in time")
-            .unwrap();
-        assert!(n > 0, "connection closed before a full response");
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = test_kit::RawResponse::status_and_length(&buf[..end]);
-            if buf.len() >= end + 4 + head.1 {
-                return (head.0, buf[end + 4..end + 4 + head.1].to_vec());
-            }
-        }
-    }
-}
 
 #[tokio::test]
 async fn sigterm_lets_a_slow_download_finish_and_refuses_new_connections() {
@@ -43,7 +21,7 @@ async fn sigterm_lets_a_slow_download_finish_and_refuses_new_connections() {
     let mut kept = TcpStream::connect(("127.0.0.1", stack.proxy.port()))
         .await
         .unwrap();
-    assert_eq!(keep_alive_get(&mut kept, "/healthcheck.txt").await.0, 200);
+    assert_eq!(get_on(&mut kept, "/healthcheck.txt", &[]).await.status, 200);
 
     stack.s3.set_throttle(Some(512 * 1024));
     let mut download = browser
@@ -64,8 +42,13 @@ async fn sigterm_lets_a_slow_download_finish_and_refuses_new_connections() {
         "a new connection was accepted after SIGTERM"
     );
     // The already-open connection is still served while the download runs.
-    let (status, body) = keep_alive_get(&mut kept, "/healthcheck.txt").await;
-    assert_eq!((status, body.as_slice()), (200, &b"OK"[..]));
+    let r = get_on(&mut kept, "/healthcheck.txt", &[]).await;
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"OK"[..]));
+    assert_eq!(
+        r.header("connection"),
+        Some("close"),
+        "draining: the connection must close"
+    );
 
     while let Some(chunk) = download.chunk().await.unwrap() {
         got.extend_from_slice(&chunk);
@@ -85,10 +68,6 @@ async fn sigterm_lets_a_slow_download_finish_and_refuses_new_connections() {
 async fn idle_process_exits_0_promptly_on_sigterm_and_sigint() {
     for signal in ["TERM", "INT"] {
         let mut stack = stack().start().await;
-        // A keep-alive connection doing nothing must not hold the exit up.
-        let _idle = TcpStream::connect(("127.0.0.1", stack.proxy.port()))
-            .await
-            .unwrap();
         let started = Instant::now();
         stack.proxy.signal(signal);
         let exited = stack.proxy.wait_exit(Duration::from_secs(5)).await;
@@ -99,6 +78,53 @@ async fn idle_process_exits_0_promptly_on_sigterm_and_sigint() {
             started.elapsed()
         );
     }
+}
+
+/// A router that has not yet stopped routing to us sends a request on an idle
+/// keep-alive connection after SIGTERM: it is answered (with `Connection: close`), not
+/// reset; and the idle process still exits within about 2 s.
+#[tokio::test]
+async fn after_sigterm_idle_keepalive_connections_drain_for_two_seconds() {
+    let mut stack = stack().start().await;
+    stack.put_object("healthcheck.txt", b"OK");
+    let port = stack.proxy.port();
+    let mut kept = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let first = get_on(&mut kept, "/healthcheck.txt", &[]).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.header("connection"), None);
+    let mut unused = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+
+    let signalled = Instant::now();
+    stack.proxy.signal("TERM");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let late = get_on(&mut kept, "/healthcheck.txt", &[]).await;
+    assert_eq!((late.status, late.body.as_slice()), (200, &b"OK"[..]));
+    assert_eq!(late.header("connection"), Some("close"));
+    assert!(
+        closed_after(&mut kept, Duration::from_secs(1))
+            .await
+            .is_some(),
+        "not closed after a response with Connection: close"
+    );
+    // A connection that never sent anything is closed by the end of the window.
+    let closed = closed_after(&mut unused, Duration::from_secs(3)).await;
+    assert!(
+        closed.is_some(),
+        "idle connection kept past the drain window"
+    );
+    let exited = stack.proxy.wait_exit(Duration::from_secs(3)).await;
+    assert_eq!(
+        exited.and_then(|s| s.code()),
+        Some(0),
+        "{}",
+        stack.proxy.logs()
+    );
+    let took = signalled.elapsed();
+    assert!(took < Duration::from_secs(3), "exit {took:?} after SIGTERM");
+    assert!(
+        took >= Duration::from_millis(1800),
+        "drained too briefly: {took:?}"
+    );
 }
 
 #[tokio::test]
@@ -127,5 +153,9 @@ async fn a_client_that_never_reads_cannot_hold_the_exit_past_the_timeout() {
         elapsed <= Duration::from_secs(3),
         "SHUTDOWN_TIMEOUT + 1 s exceeded: {elapsed:?}"
     );
-    assert!(stack.proxy.logs().contains("shutdown timeout reached"));
+    assert!(stack
+        .proxy
+        .logs_with("shutdown timeout reached")
+        .await
+        .contains("shutdown timeout reached"));
 }

@@ -40,7 +40,11 @@ async fn sso_down_after_login_serves_within_the_grace_period_only() {
     tokio::time::sleep(Duration::from_millis(2200)).await;
     let page = browser.get(&stack.proxy.url("/x.txt")).await;
     assert_eq!(page.status, 500, "SSO down once the grace period is over");
-    assert!(stack.proxy.logs().contains("SSO token check failed"));
+    assert!(stack
+        .proxy
+        .logs_with("SSO token check failed")
+        .await
+        .contains("SSO token check failed"));
 }
 
 #[tokio::test]
@@ -66,7 +70,9 @@ async fn a_wrong_client_secret_is_refused_with_the_ssos_status() {
         let page = Browser::new().get(&stack.proxy.url("/x.txt")).await;
         assert_eq!(page.status.as_u16(), status);
         assert_eq!(page.redirects.len(), 2, "no loop: {:?}", page.redirects);
-        assert!(!stack.proxy.logs().contains("not-the-secret"));
+        let logs = stack.proxy.logs_with("SSO refused").await;
+        assert!(logs.contains("SSO refused"), "{logs}");
+        assert!(!logs.contains("not-the-secret"));
     }
 }
 

@@ -78,3 +78,36 @@ fn a_taken_port_is_a_clear_error() {
     assert_eq!(code, Some(2), "{logs}");
     assert!(logs.contains("PORT") && logs.contains(&port), "{logs}");
 }
+
+/// Values that parse but would break at run time (a zero idle cut, an overflowing
+/// shutdown timeout, a TTL Redis refuses), URLs without a host, and a healthcheck key
+/// that no request could name: each is named at start-up, exit 2, nothing printed back.
+#[test]
+fn values_that_would_break_at_run_time_are_refused_at_start() {
+    for (name, value) in [
+        ("CLIENT_IDLE_TIMEOUT", "0"),
+        ("SHUTDOWN_TIMEOUT", "18446744073709551615"),
+        ("SHUTDOWN_TIMEOUT", "3601"),
+        ("SSO_TOKEN_CHECK_GRACE_PERIOD", "9223372036854775"),
+        ("KEEPALIVE_TIMEOUT", "0"),
+        ("HEADER_READ_TIMEOUT", "3601"),
+        ("SSO_URL", "http://"),
+        ("SSO_URL", "http://sso example.com/"),
+        ("SSO_URL_INTERNAL", "https://"),
+        ("AWS_S3_HEALTHCHECK_KEY", "/x"),
+        ("AWS_S3_HEALTHCHECK_KEY", "../x"),
+        ("AWS_S3_HEALTHCHECK_KEY", "a/./b"),
+        ("MAX_CONNECTIONS", "0"),
+        ("FORWARDED_HOPS", "many"),
+        ("CONTENT_SECURITY_POLICY", "sandbox\nX-Injected: 1"),
+    ] {
+        let mut env = without(&valid_env(), name);
+        env.push((name.into(), value.into()));
+        let (code, logs, elapsed) = run(&env);
+        assert_eq!(code, Some(2), "{name}={value:?}: {logs}");
+        assert!(logs.contains(name), "{name}={value:?} not named: {logs}");
+        assert!(elapsed < Duration::from_secs(1), "{name}: {elapsed:?}");
+        assert!(!logs.contains("very-secret-client-secret"), "{logs}");
+        assert!(!logs.contains("panicked"), "{logs}");
+    }
+}

@@ -1,18 +1,26 @@
 //! The application: parts it needs, routing, and the session check.
 
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use http::request::Parts;
-use http::{Method as HttpMethod, Request, StatusCode};
+use http::{header, HeaderMap, HeaderValue, Method as HttpMethod, Request, StatusCode, Uri};
 use s3_streamer::{Method, S3Streamer};
 use session_store::SessionStore;
 use sso_client::{Outcome, SsoClient};
 
-use crate::responses::{empty, method_not_allowed, HttpResponse};
+use crate::conn_state::{AnsweringGuard, ConnState};
+use crate::responses::{closing, empty, method_not_allowed, HttpResponse};
 use crate::settings::FrontendSettings;
-use crate::tracking::{AccessLog, ConnActivity, InFlight};
-use http_input::{decode_path, guard, session_id, CALLBACK_PATH};
+use crate::token_checks::{CheckOutcome, TokenChecks};
+use crate::tracking::{AccessLog, InFlight};
+use http_input::{client_address, decode_path, guard, session_id, CALLBACK_PATH};
+
+/// Longest request-target answered. Every anonymous request stores its URL for a
+/// minute; this bounds what one request can make the store hold.
+const MAX_TARGET_BYTES: usize = 8 * 1024;
 
 /// Everything a request needs. Cheap to clone.
 pub struct App<S> {
@@ -33,6 +41,9 @@ struct Inner<S> {
     s3: S3Streamer,
     settings: FrontendSettings,
     inflight: InFlight,
+    token_checks: TokenChecks,
+    /// Set at shutdown: every response then closes its connection.
+    draining: AtomicBool,
 }
 
 impl<S: SessionStore> App<S> {
@@ -44,6 +55,8 @@ impl<S: SessionStore> App<S> {
                 s3,
                 settings,
                 inflight: InFlight::default(),
+                token_checks: TokenChecks::default(),
+                draining: AtomicBool::new(false),
             }),
         }
     }
@@ -68,18 +81,31 @@ impl<S: SessionStore> App<S> {
         &self.inner.inflight
     }
 
-    /// Answers one request; the response's body carries the access log line and the
-    /// in-flight count until it is done.
+    /// From now on every response closes its connection (shutdown has begun).
+    pub(crate) fn start_draining(&self) {
+        self.inner.draining.store(true, Ordering::Relaxed);
+    }
+
+    /// Answers one request; the response's body carries the access log line, the
+    /// in-flight count and the connection's "answering" mark until it is done.
     pub(crate) async fn handle<B>(
         &self,
         request: Request<B>,
-        activity: &Arc<ConnActivity>,
+        conn: &Arc<ConnState>,
+        peer: IpAddr,
+        answering: AnsweringGuard,
     ) -> HttpResponse {
         let inflight = self.inner.inflight.start();
         let started = Instant::now();
         let (parts, _body) = request.into_parts();
-        let mut response = self.route(&parts, activity).await;
+        let mut response = self.route(&parts, conn).await;
+        if self.inner.draining.load(Ordering::Relaxed) {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         let log = AccessLog {
+            client: client_address(&parts.headers, self.inner.settings.forwarded_hops, peer),
             method: parts.method.clone(),
             path: parts.uri.path().to_string(),
             status: response.status().as_u16(),
@@ -87,16 +113,28 @@ impl<S: SessionStore> App<S> {
             started,
             complete: false,
         };
-        response.body_mut().track(log, inflight);
+        response.body_mut().track(log, inflight, answering);
         response
     }
 
-    async fn route(&self, parts: &Parts, activity: &Arc<ConnActivity>) -> HttpResponse {
+    async fn route(&self, parts: &Parts, conn: &Arc<ConnState>) -> HttpResponse {
+        if target_len(&parts.uri) > MAX_TARGET_BYTES {
+            return empty(StatusCode::URI_TOO_LONG);
+        }
         let method = match parts.method {
             HttpMethod::GET => Method::Get,
             HttpMethod::HEAD => Method::Head,
             _ => return method_not_allowed(),
         };
+        // `GET * HTTP/1.1`: the asterisk-form names no object.
+        if parts.uri.path() == "*" {
+            return empty(StatusCode::BAD_REQUEST);
+        }
+        // A body on GET or HEAD is either a mistake or an attempt to desync us from the
+        // balancer in front: refuse it and close, so no byte of it is read as a request.
+        if has_body(&parts.headers) {
+            return closing(empty(StatusCode::BAD_REQUEST));
+        }
         let Ok(key) = decode_path(parts.uri.path()) else {
             return empty(StatusCode::BAD_REQUEST);
         };
@@ -106,13 +144,13 @@ impl<S: SessionStore> App<S> {
         }
         // Exactly the healthcheck object, and nothing else, skips the login.
         if key == self.inner.settings.healthcheck_key {
-            return self.proxy(parts, method, &key, activity).await;
+            return self.proxy(parts, method, &key, conn).await;
         }
         if let Some(refusal) = self.check_session(parts).await {
             return refusal;
         }
         match guard(&key) {
-            Ok(key) => self.proxy(parts, method, key, activity).await,
+            Ok(key) => self.proxy(parts, method, key, conn).await,
             Err(_) => empty(StatusCode::NOT_FOUND),
         }
     }
@@ -135,22 +173,55 @@ impl<S: SessionStore> App<S> {
         if session.checked {
             return None;
         }
-        match self.inner.sso.check_token(&session.token).await {
-            Outcome::Accepted(()) => {
-                if let Err(e) = self.inner.store.mark_checked(&session_id).await {
-                    // The user is genuine; the SSO will just be asked again next time.
-                    log::warn!("could not record token check: {e}");
-                }
-                None
-            }
-            Outcome::Rejected(status) => {
+        let outcome = self
+            .inner
+            .token_checks
+            .run(&session_id, || {
+                self.check_token(&session_id, &session.token)
+            })
+            .await;
+        match outcome {
+            CheckOutcome::Accepted => None,
+            CheckOutcome::Rejected(status) => {
                 log::info!("SSO no longer accepts a session's token ({status}): signing in again");
                 Some(self.start_login(parts).await)
             }
-            Outcome::Failed(e) => {
+            CheckOutcome::Failed(e) => {
                 log::error!("SSO token check failed: {e}");
                 Some(empty(StatusCode::INTERNAL_SERVER_ERROR))
             }
         }
     }
+
+    /// Asks the SSO about a session's token, and records a yes for the grace period.
+    async fn check_token(&self, session_id: &str, token: &str) -> CheckOutcome {
+        match self.inner.sso.check_token(token).await {
+            Outcome::Accepted(()) => {
+                if let Err(e) = self.inner.store.mark_checked(session_id).await {
+                    // The user is genuine; the SSO will just be asked again next time.
+                    log::warn!("could not record token check: {e}");
+                }
+                CheckOutcome::Accepted
+            }
+            Outcome::Rejected(status) => CheckOutcome::Rejected(status),
+            Outcome::Failed(e) => CheckOutcome::Failed(e.to_string()),
+        }
+    }
+}
+
+/// The request-target's length as sent (origin-form, or absolute-form with its authority).
+fn target_len(uri: &Uri) -> usize {
+    let scheme = uri.scheme_str().map_or(0, |s| s.len() + 3);
+    let authority = uri.authority().map_or(0, |a| a.as_str().len());
+    let rest = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
+    scheme + authority + rest
+}
+
+/// `Content-Length` above zero (or unreadable) or any `Transfer-Encoding`.
+fn has_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get_all(header::CONTENT_LENGTH)
+            .iter()
+            .any(|v| v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) != Some(0))
 }

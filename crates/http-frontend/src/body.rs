@@ -7,7 +7,8 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use s3_streamer::{BodyError, ObjectBody};
 
-use crate::tracking::{AccessLog, InFlightGuard, StreamingGuard};
+use crate::conn_state::{AnsweringGuard, StreamingGuard};
+use crate::tracking::{AccessLog, InFlightGuard};
 
 enum Content {
     Empty,
@@ -16,11 +17,12 @@ enum Content {
 }
 
 /// A response body that also finishes the response's bookkeeping when it is done or
-/// dropped: the access log line and the in-flight count.
+/// dropped: the access log line, the in-flight count and the connection's idle clock.
 pub struct ResponseBody {
     content: Content,
     log: Option<AccessLog>,
     _inflight: Option<InFlightGuard>,
+    _answering: Option<AnsweringGuard>,
 }
 
 impl ResponseBody {
@@ -41,14 +43,21 @@ impl ResponseBody {
             content,
             log: None,
             _inflight: None,
+            _answering: None,
         }
     }
 
-    pub(crate) fn track(&mut self, mut log: AccessLog, inflight: InFlightGuard) {
+    pub(crate) fn track(
+        &mut self,
+        mut log: AccessLog,
+        inflight: InFlightGuard,
+        answering: AnsweringGuard,
+    ) {
         // Fixed bodies cannot fail part way; only a stream has to reach its end.
         log.complete = !matches!(self.content, Content::Object(..));
         self.log = Some(log);
         self._inflight = Some(inflight);
+        self._answering = Some(answering);
     }
 
     fn count(&mut self, bytes: usize) {

@@ -44,14 +44,18 @@
 
 mod app;
 mod body;
+mod conn_state;
+mod connection;
 mod login;
 mod proxy;
 mod responses;
 mod server;
 mod settings;
+mod token_checks;
 mod tracking;
 
 pub use app::App;
-pub use http_input::{SameSite, CALLBACK_PATH, SESSION_COOKIE};
+pub use http::HeaderValue;
+pub use http_input::{check_key, KeyError, SameSite, CALLBACK_PATH, SESSION_COOKIE};
 pub use server::{bind, serve};
 pub use settings::FrontendSettings;

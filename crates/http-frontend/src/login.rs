@@ -12,7 +12,7 @@ use sso_client::Outcome;
 
 use crate::app::App;
 use crate::responses::{empty, redirect, state_expired, HttpResponse};
-use http_input::{request_target, set_cookie, Origin};
+use http_input::{callback_params, request_target, set_cookie, CallbackParams, Origin};
 
 /// States are ours (64 hex characters); anything much longer is not worth a lookup.
 const MAX_STATE_LEN: usize = 256;
@@ -53,20 +53,12 @@ impl<S: SessionStore> App<S> {
 
     /// `GET /__redirect_from_sso?code=…&state=…`.
     pub(crate) async fn callback(&self, parts: &Parts) -> HttpResponse {
-        let (mut code, mut state) = (None, None);
-        for (name, value) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
-            match &*name {
-                "code" if code.is_none() => code = Some(value),
-                "state" if state.is_none() => state = Some(value),
-                _ => {}
-            }
-        }
-        let (Some(code), Some(state)) = (code, state) else {
+        // Missing, empty, or a code no SSO would send (over 1 KiB): refused before the
+        // store or the SSO is asked anything.
+        let Some(CallbackParams { code, state }) = callback_params(parts.uri.query().unwrap_or(""))
+        else {
             return empty(StatusCode::BAD_REQUEST);
         };
-        if code.is_empty() || state.is_empty() {
-            return empty(StatusCode::BAD_REQUEST);
-        }
         let Ok(origin) = Origin::of(parts) else {
             return empty(StatusCode::BAD_REQUEST);
         };
@@ -81,6 +73,12 @@ impl<S: SessionStore> App<S> {
                 return empty(StatusCode::SERVICE_UNAVAILABLE);
             }
         };
+        // The URL was built from the Host of whoever started the login, which anyone can
+        // forge: a sign-in only ever returns to the origin it completes on.
+        if !origin.is_origin_of(&original_url) {
+            log::warn!("login state points to another origin than its callback: refused");
+            return empty(StatusCode::BAD_REQUEST);
+        }
         let token = match self
             .sso()
             .exchange_code(&code, &origin.callback_url())

@@ -9,8 +9,8 @@ use session_store::SessionStore;
 
 use crate::app::App;
 use crate::body::ResponseBody;
+use crate::conn_state::ConnState;
 use crate::responses::{empty, HttpResponse};
-use crate::tracking::ConnActivity;
 
 fn nosniff(headers: &mut HeaderMap) {
     headers.insert(
@@ -19,13 +19,21 @@ fn nosniff(headers: &mut HeaderMap) {
     );
 }
 
+/// Every object is served to a signed-in user: unless S3 says otherwise, no shared
+/// cache (a corporate proxy, a CDN) may keep a copy for others.
+fn private_unless_told(headers: &mut HeaderMap) {
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
+    }
+}
+
 impl<S: SessionStore> App<S> {
     pub(crate) async fn proxy(
         &self,
         parts: &Parts,
         method: Method,
         key: &str,
-        activity: &Arc<ConnActivity>,
+        conn: &Arc<ConnState>,
     ) -> HttpResponse {
         let h = &parts.headers;
         let conditions = http_input::conditions(h);
@@ -43,13 +51,18 @@ impl<S: SessionStore> App<S> {
         match self.s3().fetch(&request).await {
             Ok(object) => {
                 let body = match method {
-                    Method::Get => ResponseBody::object(object.body, activity.body_started()),
+                    Method::Get => ResponseBody::object(object.body, conn.body_started()),
                     Method::Head => ResponseBody::empty(),
                 };
                 let mut response = Response::new(body);
                 *response.status_mut() = object.status;
                 *response.headers_mut() = object.headers;
-                nosniff(response.headers_mut());
+                let headers = response.headers_mut();
+                nosniff(headers);
+                private_unless_told(headers);
+                if let Some(policy) = &self.settings().content_security_policy {
+                    headers.insert(header::CONTENT_SECURITY_POLICY, policy.clone());
+                }
                 response
             }
             Err(e) => self.fetch_failed(e, key),
@@ -59,7 +72,10 @@ impl<S: SessionStore> App<S> {
     fn fetch_failed(&self, error: FetchError, key: &str) -> HttpResponse {
         let mut response = empty(error.status());
         match error {
-            FetchError::NotModified { headers } => *response.headers_mut() = headers,
+            FetchError::NotModified { headers } => {
+                *response.headers_mut() = headers;
+                private_unless_told(response.headers_mut());
+            }
             FetchError::RangeNotSatisfiable { size: Some(size) } => {
                 if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
                     response.headers_mut().insert(header::CONTENT_RANGE, v);

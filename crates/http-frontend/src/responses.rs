@@ -12,6 +12,14 @@ pub fn empty(status: StatusCode) -> HttpResponse {
     r
 }
 
+/// `response`, and the connection closed after it.
+pub fn closing(mut response: HttpResponse) -> HttpResponse {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
 pub fn method_not_allowed() -> HttpResponse {
     let mut r = empty(StatusCode::METHOD_NOT_ALLOWED);
     r.headers_mut()

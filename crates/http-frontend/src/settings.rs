@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use http::HeaderValue;
 use http_input::SameSite;
 
 /// How the HTTP frontend behaves; the binary fills it from the configuration.
@@ -11,15 +12,31 @@ pub struct FrontendSettings {
     pub healthcheck_key: String,
     /// Forces the session cookie's `SameSite`; `None`: `None` on https, `Lax` on http.
     pub cookie_samesite: Option<SameSite>,
-    /// A client must send its whole request head within this (slowloris).
+    /// A client must send its whole request head within this, counted from the head's
+    /// first byte (slowloris).
     pub header_read_timeout: Duration,
+    /// A connection may sit idle this long between requests, or before its first. Keep
+    /// it above the idle timeout of the load balancer in front, so that the balancer
+    /// closes first.
+    pub keepalive_timeout: Duration,
     /// Largest request head accepted; larger gets 431.
     pub max_header_bytes: usize,
     /// A client that reads nothing of a body for this long is disconnected.
     pub client_idle_timeout: Duration,
     /// After shutdown starts, responses in flight get this long to finish.
     pub shutdown_timeout: Duration,
+    /// Most client connections served at once; the accept loop waits beyond it.
+    pub max_connections: usize,
+    /// The entry this many places from the right of `X-Forwarded-For` is the client's
+    /// address in the access log; 0 ignores the header.
+    pub forwarded_hops: usize,
+    /// Sent as `Content-Security-Policy` on object responses (200 and 206).
+    pub content_security_policy: Option<HeaderValue>,
 }
+
+/// After SIGTERM, connections opened before it stay this long after their last response
+/// (at most), for the router that has not yet stopped sending requests to us.
+const MAX_DRAIN_WINDOW: Duration = Duration::from_secs(2);
 
 impl FrontendSettings {
     pub fn new(healthcheck_key: impl Into<String>) -> FrontendSettings {
@@ -27,9 +44,18 @@ impl FrontendSettings {
             healthcheck_key: healthcheck_key.into(),
             cookie_samesite: None,
             header_read_timeout: Duration::from_secs(10),
+            keepalive_timeout: Duration::from_secs(120),
             max_header_bytes: 32 * 1024,
             client_idle_timeout: Duration::from_secs(300),
             shutdown_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            forwarded_hops: 1,
+            content_security_policy: None,
         }
+    }
+
+    /// How long a connection stays open after its last response once shutdown began.
+    pub fn drain_window(&self) -> Duration {
+        self.shutdown_timeout.min(MAX_DRAIN_WINDOW)
     }
 }

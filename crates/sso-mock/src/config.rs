@@ -36,6 +36,8 @@ pub struct MockConfig {
     /// `true`: every request is read but never answered, until the mock stops
     /// (to test the caller's timeouts).
     pub hang: bool,
+    /// Every answer waits this long first (a slow SSO; zero: none).
+    pub delay: std::time::Duration,
 }
 
 impl Default for MockConfig {
@@ -52,6 +54,7 @@ impl Default for MockConfig {
             me_status: 200,
             reject_status: 401,
             hang: false,
+            delay: std::time::Duration::ZERO,
         }
     }
 }

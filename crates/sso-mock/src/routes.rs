@@ -43,13 +43,16 @@ pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
 
-    let hang = {
+    let (hang, delay) = {
         let mut state = lock(shared);
         if let Some(endpoint) = endpoint {
             state.count(endpoint);
         }
-        state.config.hang
+        (state.config.hang, state.config.delay)
     };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     if hang {
         log::info!("{method} {path} -> (hanging, never answered)");
         // The connection task is aborted by `SsoMock::stop`, ending this.

@@ -19,13 +19,14 @@
 mod browser;
 mod ports;
 mod proxy;
-mod raw;
+pub mod raw;
 mod redis_server;
 mod stack;
 
 pub use browser::{Browser, Page};
+pub use dev_s3::StoredHeaders;
 pub use ports::free_port;
 pub use proxy::Proxy;
-pub use raw::{raw_exchange, raw_get, RawResponse};
+pub use raw::{raw_exchange, raw_exchange_bytes, raw_get, RawResponse};
 pub use redis_server::RedisServer;
 pub use stack::{Stack, StackBuilder, BUCKET, HEALTHCHECK_KEY, S3_ACCESS_KEY, S3_SECRET_KEY};

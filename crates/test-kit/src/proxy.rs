@@ -18,7 +18,14 @@ pub struct Proxy {
 /// or Redis settings cannot leak into a test.
 const INHERITED: [&str; 3] = ["PATH", "HOME", "TMPDIR"];
 
-fn command(bin: &Path, env: &[(String, String)], log_file: &Path) -> Command {
+/// Where the proxy's stderr (its log) goes.
+enum LogTo<'a> {
+    File(&'a Path),
+    /// A pipe the test reads, or leaves unread to see what a stuck log does.
+    Pipe,
+}
+
+fn command(bin: &Path, env: &[(String, String)], log: LogTo<'_>) -> Command {
     let mut cmd = Command::new(bin);
     cmd.env_clear();
     for name in INHERITED {
@@ -27,23 +34,46 @@ fn command(bin: &Path, env: &[(String, String)], log_file: &Path) -> Command {
         }
     }
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
-    let log = std::fs::File::create(log_file).expect("proxy log file");
+    let stderr = match log {
+        LogTo::File(path) => Stdio::from(std::fs::File::create(path).expect("proxy log file")),
+        LogTo::Pipe => Stdio::piped(),
+    };
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::from(log));
+        .stderr(stderr);
     cmd
 }
 
 impl Proxy {
     /// Starts the binary with `env` plus `PORT`, and waits until it accepts connections.
     pub async fn spawn(bin: &Path, env: &[(String, String)]) -> Proxy {
+        Proxy::spawn_logging(bin, env, false).await
+    }
+
+    /// Like [`Proxy::spawn`], with the log on a pipe: take it with
+    /// [`Proxy::take_log_pipe`] (and [`Proxy::logs`] is empty).
+    pub async fn spawn_with_log_pipe(bin: &Path, env: &[(String, String)]) -> Proxy {
+        Proxy::spawn_logging(bin, env, true).await
+    }
+
+    /// The read end of the log pipe of a proxy started with a pipe.
+    pub fn take_log_pipe(&mut self) -> Option<std::process::ChildStderr> {
+        self.child.stderr.take()
+    }
+
+    async fn spawn_logging(bin: &Path, env: &[(String, String)], pipe: bool) -> Proxy {
         let port = free_port();
         let mut env = env.to_vec();
         env.retain(|(k, _)| k != "PORT");
         env.push(("PORT".into(), port.to_string()));
         let dir = tempfile::tempdir().expect("temp dir");
         let log_path = dir.path().join("proxy.log");
-        let child = command(bin, &env, &log_path)
+        let log = if pipe {
+            LogTo::Pipe
+        } else {
+            LogTo::File(&log_path)
+        };
+        let child = command(bin, &env, log)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
         let mut proxy = Proxy {
@@ -77,7 +107,9 @@ impl Proxy {
         let dir = tempfile::tempdir().expect("temp dir");
         let log_path = dir.path().join("proxy.log");
         let started = Instant::now();
-        let mut child = command(bin, env, &log_path).spawn().expect("run s3proxy");
+        let mut child = command(bin, env, LogTo::File(&log_path))
+            .spawn()
+            .expect("run s3proxy");
         let status = loop {
             if let Ok(Some(status)) = child.try_wait() {
                 break Some(status);
@@ -110,6 +142,19 @@ impl Proxy {
     /// Everything the proxy logged so far.
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// The log once it holds `needle`, or as it is after 3 s: lines reach the log
+    /// through a writer thread, a moment after what they tell of.
+    pub async fn logs_with(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let logs = self.logs();
+            if logs.contains(needle) || Instant::now() > deadline {
+                return logs;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Sends a signal by name (`TERM`, `INT`, `STOP`, ...).

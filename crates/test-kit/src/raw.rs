@@ -36,14 +36,20 @@ pub async fn raw_get(port: u16, request_line: &str, headers: &[(&str, &str)]) ->
 
 /// Sends the bytes as they are and parses what comes back (until close, 10 s at most).
 pub async fn raw_exchange(port: u16, request: &[u8]) -> RawResponse {
+    parse(&raw_exchange_bytes(port, request).await)
+}
+
+/// Sends the bytes as they are and returns everything that comes back until the server
+/// closes the connection (10 s at most).
+pub async fn raw_exchange_bytes(port: u16, request: &[u8]) -> Vec<u8> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))
         .await
         .expect("connect to the proxy");
     stream.write_all(request).await.expect("send request");
     let mut bytes = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut bytes)).await;
-    assert!(read.is_ok(), "no complete response within 10 s");
-    parse(&bytes)
+    assert!(read.is_ok(), "the connection was not closed within 10 s");
+    bytes
 }
 
 pub fn parse(bytes: &[u8]) -> RawResponse {

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use dev_s3::{S3Config, S3Server};
+use dev_s3::{S3Config, S3Server, StoredHeaders};
 use sso_mock::{MockConfig, SsoMock};
 
 use crate::proxy::Proxy;
@@ -163,12 +163,32 @@ impl Stack {
         path
     }
 
+    /// Writes an object with the headers S3 would keep with it (`Cache-Control`,
+    /// `Content-Disposition`...).
+    pub fn put_object_with(&self, key: &str, bytes: &[u8], headers: &StoredHeaders) -> PathBuf {
+        let path = self.put_object(key, bytes);
+        self.s3
+            .set_stored_headers(BUCKET, key, headers)
+            .expect("write the object's headers");
+        path
+    }
+
     pub fn object_path(&self, key: &str) -> PathBuf {
         self.s3.bucket_dir(BUCKET).join(key)
     }
 
     /// Starts another proxy process against the same parts, with changed variables.
     pub async fn spawn_proxy(&self, overrides: &[(&str, Option<&str>)]) -> Proxy {
+        Proxy::spawn(&self.bin, &self.env_with(overrides)).await
+    }
+
+    /// Like [`Stack::spawn_proxy`], with the proxy's log on a pipe
+    /// ([`Proxy::take_log_pipe`]).
+    pub async fn spawn_proxy_with_log_pipe(&self, overrides: &[(&str, Option<&str>)]) -> Proxy {
+        Proxy::spawn_with_log_pipe(&self.bin, &self.env_with(overrides)).await
+    }
+
+    fn env_with(&self, overrides: &[(&str, Option<&str>)]) -> Vec<(String, String)> {
         let mut env = self.env.clone();
         for (name, value) in overrides {
             env.retain(|(k, _)| k != name);
@@ -176,7 +196,7 @@ impl Stack {
                 env.push((name.to_string(), value.to_string()));
             }
         }
-        Proxy::spawn(&self.bin, &env).await
+        env
     }
 
     pub fn bin(&self) -> &Path {
