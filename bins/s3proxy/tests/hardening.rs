@@ -418,3 +418,47 @@ async fn the_access_line_names_the_client_the_balancer_saw() {
     // The leftmost entry is only trusted when that many balancers are declared.
     assert!(line(third).contains("] 6.6.6.6 GET"));
 }
+
+/// A person's browser gets a page that says what happened instead of an empty error
+/// (which browsers show as their own "this page isn't working"); scripts keep the
+/// empty body.
+#[tokio::test]
+async fn browsers_get_readable_error_pages_and_other_clients_empty_bodies() {
+    let mut stack = stack().start().await;
+    let browser = Browser::new();
+    let cookie = login(&stack, &browser).await;
+    let port = stack.proxy.port();
+    let html = ("Accept", "text/html,application/xhtml+xml,*/*;q=0.8");
+    let get = |target: &'static str, accept: Option<(&'static str, &'static str)>| {
+        let cookie = cookie.clone();
+        async move {
+            let mut headers = vec![("Cookie", cookie.as_str())];
+            headers.extend(accept);
+            raw_get(port, &format!("GET {target} HTTP/1.1"), &headers).await
+        }
+    };
+    let page = get("/missing.pdf", Some(html)).await;
+    assert_eq!(page.status, 404);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(String::from_utf8_lossy(&page.body).contains("Check the link"));
+    let script = get("/missing.pdf", None).await;
+    assert_eq!((script.status, script.body.len()), (404, 0));
+    let image = get(
+        "/missing.png",
+        Some(("Accept", "image/avif,image/webp,*/*")),
+    )
+    .await;
+    assert_eq!((image.status, image.body.len()), (404, 0));
+
+    stack.stop_s3().await;
+    let failed = get("/x.pdf", Some(html)).await;
+    assert_eq!(failed.status, 500);
+    assert!(String::from_utf8_lossy(&failed.body).contains("Try again"));
+    stack.redis.kill();
+    let unavailable = get("/x.pdf", Some(html)).await;
+    assert_eq!(unavailable.status, 503);
+    assert!(String::from_utf8_lossy(&unavailable.body).contains("Try again"));
+}

@@ -12,7 +12,7 @@ use session_store::SessionStore;
 use sso_client::{Outcome, SsoClient};
 
 use crate::conn_state::{AnsweringGuard, ConnState};
-use crate::responses::{closing, empty, method_not_allowed, HttpResponse};
+use crate::responses::{closing, empty, explained, method_not_allowed, HttpResponse};
 use crate::settings::FrontendSettings;
 use crate::token_checks::{CheckOutcome, TokenChecks};
 use crate::tracking::{AccessLog, InFlight};
@@ -98,7 +98,7 @@ impl<S: SessionStore> App<S> {
         let inflight = self.inner.inflight.start();
         let started = Instant::now();
         let (parts, _body) = request.into_parts();
-        let mut response = self.route(&parts, conn).await;
+        let mut response = explained(self.route(&parts, conn).await, &parts);
         if self.inner.draining.load(Ordering::Relaxed) {
             response
                 .headers_mut()
