@@ -6,6 +6,7 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 
 use crate::encode::encode_component;
+use crate::pkce::PkceVerifier;
 
 /// Where the SSO is and who we are to it.
 #[derive(Clone)]
@@ -138,32 +139,49 @@ impl SsoClient {
         })
     }
 
-    pub fn settings(&self) -> &SsoSettings {
-        &self.settings
-    }
-
     /// The URL to send a browser to so that it signs in and comes back to `redirect_uri`
-    /// with a code and `state`.
-    pub fn authorize_url(&self, state: &str, redirect_uri: &str) -> String {
-        format!(
+    /// with a code and `state`; with `pkce`, the code is bound to that verifier.
+    pub fn authorize_url(
+        &self,
+        state: &str,
+        redirect_uri: &str,
+        pkce: Option<&PkceVerifier>,
+    ) -> String {
+        let mut url = format!(
             "{}o/authorize/?scope=read%20write&state={}&redirect_uri={}&response_type=code&client_id={}",
             self.settings.browser_url,
             encode_component(state),
             encode_component(redirect_uri),
             encode_component(&self.settings.client_id),
-        )
+        );
+        if let Some(verifier) = pkce {
+            // base64url is all unreserved characters: nothing to encode.
+            url.push_str("&code_challenge=");
+            url.push_str(&verifier.challenge());
+            url.push_str("&code_challenge_method=S256");
+        }
+        url
     }
 
-    /// Exchanges an authorization code for an access token.
-    pub async fn exchange_code(&self, code: &str, redirect_uri: &str) -> Outcome<AccessToken> {
+    /// Exchanges an authorization code for an access token, proving the sign-in's PKCE
+    /// verifier when it had one.
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        pkce: Option<&PkceVerifier>,
+    ) -> Outcome<AccessToken> {
         let url = format!("{}o/token/", self.settings.internal_url);
-        let form = [
+        let mut form = vec![
             ("grant_type", "authorization_code"),
             ("code", code),
             ("client_id", self.settings.client_id.as_str()),
             ("client_secret", self.settings.client_secret.as_str()),
             ("redirect_uri", redirect_uri),
         ];
+        if let Some(verifier) = pkce {
+            form.push(("code_verifier", verifier.as_str()));
+        }
         let response = match self.http.post(url).form(&form).send().await {
             Ok(r) => r,
             Err(e) => return Outcome::Failed(SsoError::transport(e)),

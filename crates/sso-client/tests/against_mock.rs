@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use sso_client::{encode_component, AccessToken, Outcome, SsoClient, SsoError, SsoSettings};
+use sso_client::{
+    encode_component, AccessToken, Outcome, PkceVerifier, SsoClient, SsoError, SsoSettings,
+};
 use sso_mock::{MockConfig, SsoMock};
 
 const CALLBACK: &str = "https://assets.example.com:8443/__redirect_from_sso";
@@ -53,7 +55,7 @@ fn root_urls_get_exactly_one_trailing_slash() {
     ))
     .unwrap();
     assert!(client
-        .authorize_url("st", CALLBACK)
+        .authorize_url("st", CALLBACK, None)
         .starts_with("https://example.com/sso/o/authorize/?"));
 }
 
@@ -66,7 +68,7 @@ fn authorize_url_encodes_every_parameter() {
         "secret",
     ))
     .unwrap();
-    let url = client.authorize_url("s&t=a+t e/?#", "http://h:1/cb?x=1&y=a b");
+    let url = client.authorize_url("s&t=a+t e/?#", "http://h:1/cb?x=1&y=a b", None);
     assert_eq!(
         url,
         "https://sso.example.com/o/authorize/?scope=read%20write\
@@ -97,7 +99,7 @@ async fn authorize_url_round_trips_through_the_sso() {
         .build()
         .unwrap();
     let response = http
-        .get(client.authorize_url(state, redirect_uri))
+        .get(client.authorize_url(state, redirect_uri, None))
         .send()
         .await
         .unwrap();
@@ -116,7 +118,9 @@ async fn authorize_url_round_trips_through_the_sso() {
 #[tokio::test]
 async fn exchange_code_returns_the_token() {
     let sso = mock(MockConfig::default()).await;
-    let outcome = client(&sso).exchange_code("test-code", CALLBACK).await;
+    let outcome = client(&sso)
+        .exchange_code("test-code", CALLBACK, None)
+        .await;
     assert!(
         matches!(&outcome, Outcome::Accepted(t) if *t == AccessToken("test-token".into())),
         "{outcome:?}"
@@ -135,7 +139,7 @@ async fn exchange_code_form_encodes_its_fields() {
     })
     .await;
     let client = client_with(&sso, |s| s.client_secret = "s&cret=+ %".into());
-    let outcome = client.exchange_code("c+d&e=f g%", CALLBACK).await;
+    let outcome = client.exchange_code("c+d&e=f g%", CALLBACK, None).await;
     assert!(matches!(outcome, Outcome::Accepted(_)), "{outcome:?}");
 }
 
@@ -145,19 +149,21 @@ async fn exchange_code_rejected_when_a_field_is_wrong() {
     let sso = mock(MockConfig::default()).await;
 
     let wrong_secret = client_with(&sso, |s| s.client_secret = "nope".into());
-    let outcome = wrong_secret.exchange_code("test-code", CALLBACK).await;
+    let outcome = wrong_secret
+        .exchange_code("test-code", CALLBACK, None)
+        .await;
     assert!(matches!(outcome, Outcome::Rejected(401)), "{outcome:?}");
 
     let wrong_id = client_with(&sso, |s| s.client_id = "other-client".into());
-    let outcome = wrong_id.exchange_code("test-code", CALLBACK).await;
+    let outcome = wrong_id.exchange_code("test-code", CALLBACK, None).await;
     assert!(matches!(outcome, Outcome::Rejected(401)), "{outcome:?}");
 
     let good = client(&sso);
-    let outcome = good.exchange_code("wrong-code", CALLBACK).await;
+    let outcome = good.exchange_code("wrong-code", CALLBACK, None).await;
     assert!(matches!(outcome, Outcome::Rejected(401)), "{outcome:?}");
 
     // The mock requires a redirect_uri: an empty one shows the field is what we pass.
-    let outcome = good.exchange_code("test-code", "").await;
+    let outcome = good.exchange_code("test-code", "", None).await;
     assert!(matches!(outcome, Outcome::Rejected(401)), "{outcome:?}");
 
     assert_eq!(sso.token_calls(), 4);
@@ -171,7 +177,9 @@ async fn exchange_code_passes_403_on() {
         ..MockConfig::default()
     })
     .await;
-    let outcome = client(&sso).exchange_code("test-code", CALLBACK).await;
+    let outcome = client(&sso)
+        .exchange_code("test-code", CALLBACK, None)
+        .await;
     assert!(matches!(outcome, Outcome::Rejected(403)), "{outcome:?}");
 }
 
@@ -182,7 +190,9 @@ async fn exchange_code_fails_on_a_server_error() {
         ..MockConfig::default()
     })
     .await;
-    let outcome = client(&sso).exchange_code("test-code", CALLBACK).await;
+    let outcome = client(&sso)
+        .exchange_code("test-code", CALLBACK, None)
+        .await;
     assert!(
         matches!(outcome, Outcome::Failed(SsoError::Status(500))),
         "{outcome:?}"
@@ -198,7 +208,9 @@ async fn exchange_code_fails_on_a_200_without_a_token() {
         ..MockConfig::default()
     })
     .await;
-    let outcome = client(&sso).exchange_code("test-code", CALLBACK).await;
+    let outcome = client(&sso)
+        .exchange_code("test-code", CALLBACK, None)
+        .await;
     assert!(
         matches!(outcome, Outcome::Failed(SsoError::Body(_))),
         "{outcome:?}"
@@ -210,7 +222,9 @@ async fn exchange_code_fails_on_a_200_without_a_token() {
         ..MockConfig::default()
     })
     .await;
-    let outcome = client(&sso).exchange_code("test-code", CALLBACK).await;
+    let outcome = client(&sso)
+        .exchange_code("test-code", CALLBACK, None)
+        .await;
     assert!(
         matches!(outcome, Outcome::Failed(SsoError::Body(_))),
         "{outcome:?}"
@@ -278,7 +292,7 @@ async fn sso_stopped_fails_quickly() {
         matches!(outcome, Outcome::Failed(SsoError::Transport(_))),
         "{outcome:?}"
     );
-    let outcome = client.exchange_code("test-code", CALLBACK).await;
+    let outcome = client.exchange_code("test-code", CALLBACK, None).await;
     assert!(
         matches!(outcome, Outcome::Failed(SsoError::Transport(_))),
         "{outcome:?}"
@@ -309,7 +323,7 @@ async fn sso_hanging_fails_after_the_timeout() {
     );
 
     let started = Instant::now();
-    let outcome = client.exchange_code("test-code", CALLBACK).await;
+    let outcome = client.exchange_code("test-code", CALLBACK, None).await;
     let took = started.elapsed();
     assert!(
         matches!(outcome, Outcome::Failed(SsoError::Transport(_))),
@@ -333,10 +347,51 @@ async fn errors_hold_no_secret() {
     };
     let text = format!("{e} {e:?}");
     assert!(!text.contains("the-token-value"), "{text}");
-    let Outcome::Failed(e) = client.exchange_code("the-code", CALLBACK).await else {
+    let Outcome::Failed(e) = client.exchange_code("the-code", CALLBACK, None).await else {
         panic!("expected a failure");
     };
     let text = format!("{e} {e:?}");
     assert!(!text.contains("test-client-secret"), "{text}");
-    assert!(!format!("{:?}", client.settings()).contains("test-client-secret"));
+    let settings = SsoSettings::new("http://a/", "http://a/", "id", "test-client-secret");
+    assert!(!format!("{settings:?}").contains("test-client-secret"));
+}
+
+/// PKCE end to end against the mock: the challenge goes to the authorize URL, the
+/// verifier to the token request, and the mock (like the SSO) checks they match.
+#[tokio::test]
+async fn pkce_binds_the_code_to_its_verifier() {
+    let sso = mock(MockConfig {
+        require_pkce: true,
+        ..MockConfig::default()
+    })
+    .await;
+    let client = client(&sso);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let verifier = PkceVerifier::generate();
+    let authorize = client.authorize_url("st", CALLBACK, Some(&verifier));
+    assert_eq!(http.get(authorize).send().await.unwrap().status(), 302);
+    assert_eq!(sso.pkce_challenges(), 1);
+
+    let other = PkceVerifier::generate();
+    let Outcome::Failed(SsoError::Status(400)) = client
+        .exchange_code("test-code", CALLBACK, Some(&other))
+        .await
+    else {
+        panic!("a verifier that matches no challenge was accepted");
+    };
+    let Outcome::Failed(SsoError::Status(400)) =
+        client.exchange_code("test-code", CALLBACK, None).await
+    else {
+        panic!("an exchange without the verifier was accepted");
+    };
+    let Outcome::Accepted(_) = client
+        .exchange_code("test-code", CALLBACK, Some(&verifier))
+        .await
+    else {
+        panic!("the right verifier was refused");
+    };
+    assert_eq!(sso.pkce_verified(), 1);
 }

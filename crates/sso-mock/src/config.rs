@@ -38,6 +38,9 @@ pub struct MockConfig {
     pub hang: bool,
     /// Every answer waits this long first (a slow SSO; zero: none).
     pub delay: std::time::Duration,
+    /// `true`: `/o/token/` refuses a request without a PKCE `code_verifier`. (One that
+    /// has a verifier must always match a challenge sent to `/o/authorize/`.)
+    pub require_pkce: bool,
 }
 
 impl Default for MockConfig {
@@ -55,6 +58,7 @@ impl Default for MockConfig {
             reject_status: 401,
             hang: false,
             delay: std::time::Duration::ZERO,
+            require_pkce: false,
         }
     }
 }

@@ -120,8 +120,28 @@ async fn authorize(req: Request<Incoming>, shared: &Shared) -> Response<Body> {
         );
     }
 
+    // RFC 7636: a challenge binds the code to the verifier the token request must show.
+    let challenge = param(&params, "code_challenge").filter(|c| !c.is_empty());
+    if let Some(challenge) = challenge {
+        if param(&params, "code_challenge_method") != Some("S256") {
+            return text(
+                StatusCode::BAD_REQUEST,
+                "code_challenge_method must be S256",
+            );
+        }
+        if !is_s256_challenge(challenge) {
+            return text(
+                StatusCode::BAD_REQUEST,
+                "code_challenge is no S256 challenge",
+            );
+        }
+    }
+
     if is_get && login_page {
         return html(StatusCode::OK, page::login_page(&params, &user_email));
+    }
+    if let Some(challenge) = challenge {
+        lock(shared).pkce_challenges.insert(challenge.to_string());
     }
 
     let location = callback_location(redirect_uri, &code, state);
@@ -180,6 +200,18 @@ async fn token(req: Request<Incoming>, shared: &Shared) -> Response<Body> {
         && param(&params, "redirect_uri").is_some_and(|uri| !uri.is_empty());
     if !grant_ok {
         return oauth_error(config.reject_status, "invalid_grant");
+    }
+    match param(&params, "code_verifier") {
+        Some(verifier) => {
+            let known =
+                is_verifier(verifier) && state.pkce_challenges.contains(&s256_challenge(verifier));
+            if !known {
+                return oauth_error(400, "invalid_grant");
+            }
+            state.pkce_verified += 1;
+        }
+        None if state.config.require_pkce => return oauth_error(400, "invalid_grant"),
+        None => {}
     }
     let access_token = state.issue_token();
     drop(state);
@@ -315,6 +347,30 @@ fn method_not_allowed(allow: &'static str) -> Response<Body> {
         .headers_mut()
         .insert(ALLOW, HeaderValue::from_static(allow));
     response
+}
+
+/// RFC 7636 §4.1: 43 to 128 characters of the unreserved set.
+fn is_verifier(verifier: &str) -> bool {
+    (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// base64url (no padding) of a SHA-256: 43 characters.
+fn is_s256_challenge(challenge: &str) -> bool {
+    challenge.len() == 43
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+}
+
+/// `BASE64URL(SHA256(verifier))`, as the server side of RFC 7636 computes it.
+fn s256_challenge(verifier: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()))
 }
 
 #[cfg(test)]

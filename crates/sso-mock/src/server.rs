@@ -111,6 +111,16 @@ impl SsoMock {
     }
 
     /// Every access token `/o/token/` has handed out, oldest first.
+    /// Token requests whose PKCE verifier matched a challenge sent to `/o/authorize/`.
+    pub fn pkce_verified(&self) -> usize {
+        lock(&self.shared).pkce_verified
+    }
+
+    /// The PKCE challenges `/o/authorize/` has been sent (and then redirected).
+    pub fn pkce_challenges(&self) -> usize {
+        lock(&self.shared).pkce_challenges.len()
+    }
+
     pub fn issued_tokens(&self) -> Vec<String> {
         lock(&self.shared).issued.clone()
     }

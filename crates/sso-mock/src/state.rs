@@ -28,6 +28,11 @@ pub(crate) struct State {
     pub(crate) me_calls: usize,
     /// Every token handed out by `/o/token/`, oldest first.
     pub(crate) issued: Vec<String>,
+    /// PKCE challenges of the authorizations so far; a token request's verifier must
+    /// match one of them.
+    pub(crate) pkce_challenges: std::collections::HashSet<String>,
+    /// Token requests whose PKCE verifier matched.
+    pub(crate) pkce_verified: usize,
     /// Index into `config.tokens` of the next token to hand out.
     next_token: usize,
 }
@@ -40,6 +45,8 @@ impl State {
             token_calls: 0,
             me_calls: 0,
             issued: Vec::new(),
+            pkce_challenges: Default::default(),
+            pkce_verified: 0,
             next_token: 0,
         }
     }
