@@ -1,6 +1,6 @@
 //! A store chosen at run time.
 
-use crate::{MemoryStore, RedisStore, Session, SessionStore, StoreError};
+use crate::{LoginState, MemoryStore, RedisStore, Session, SessionStore, StoreError};
 
 /// Either store, picked from configuration (`memory://` or a Redis URL).
 #[derive(Clone)]
@@ -10,14 +10,14 @@ pub enum AnyStore {
 }
 
 impl SessionStore for AnyStore {
-    async fn save_state(&self, state: &str, original_url: &str) -> Result<(), StoreError> {
+    async fn save_state(&self, state: &str, login: &LoginState) -> Result<(), StoreError> {
         match self {
-            AnyStore::Redis(s) => s.save_state(state, original_url).await,
-            AnyStore::Memory(s) => s.save_state(state, original_url).await,
+            AnyStore::Redis(s) => s.save_state(state, login).await,
+            AnyStore::Memory(s) => s.save_state(state, login).await,
         }
     }
 
-    async fn load_state(&self, state: &str) -> Result<Option<String>, StoreError> {
+    async fn load_state(&self, state: &str) -> Result<Option<LoginState>, StoreError> {
         match self {
             AnyStore::Redis(s) => s.load_state(state).await,
             AnyStore::Memory(s) => s.load_state(state).await,

@@ -7,6 +7,11 @@ pub fn state_key(state: &str) -> String {
     format!("s3proxy__sso_state__{state}")
 }
 
+/// The PKCE verifier of a sign-in (the Python service had none, and never reads it).
+pub fn pkce_key(state: &str) -> String {
+    format!("s3proxy__sso_pkce__{state}")
+}
+
 pub fn token_key(session_id: &str) -> String {
     format!("s3proxy__assets_session_id__{session_id}__sso_token")
 }
@@ -22,6 +27,7 @@ mod tests {
     #[test]
     fn key_names_match_the_python_service() {
         assert_eq!(state_key("ab12"), "s3proxy__sso_state__ab12");
+        assert_eq!(pkce_key("ab12"), "s3proxy__sso_pkce__ab12");
         assert_eq!(
             token_key("X-y_z"),
             "s3proxy__assets_session_id__X-y_z__sso_token"

@@ -6,6 +6,7 @@
 //! | key | value | TTL |
 //! |---|---|---|
 //! | `s3proxy__sso_state__<state>` | the URL the user first asked for | 60 s |
+//! | `s3proxy__sso_pkce__<state>` | the sign-in's PKCE verifier (ours only) | 60 s |
 //! | `s3proxy__assets_session_id__<id>__sso_token` | the SSO access token | 36000 s |
 //! | `s3proxy__assets_session_id__<id>__sso_token_checked` | `checked` | the grace period |
 //!
@@ -17,15 +18,13 @@
 //! picks one at run time. All three implement [`SessionStore`].
 //!
 //! ```
-//! use session_store::{MemoryStore, SessionStore, StoreTtls};
+//! use session_store::{LoginState, MemoryStore, SessionStore, StoreTtls};
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let store = MemoryStore::new(StoreTtls::default());
-//! store.save_state("abc", "http://localhost:8000/video.mp4").await.unwrap();
-//! assert_eq!(
-//!     store.load_state("abc").await.unwrap().as_deref(),
-//!     Some("http://localhost:8000/video.mp4")
-//! );
+//! let login = LoginState::new("http://localhost:8000/video.mp4", Some("verifier".into()));
+//! store.save_state("abc", &login).await.unwrap();
+//! assert_eq!(store.load_state("abc").await.unwrap(), Some(login));
 //!
 //! store.save_session("session-id", "access-token").await.unwrap();
 //! let session = store.load_session("session-id").await.unwrap().unwrap();
@@ -43,7 +42,7 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use any::AnyStore;
-pub use keys::{checked_key, state_key, token_key, CHECKED_VALUE};
+pub use keys::{checked_key, pkce_key, state_key, token_key, CHECKED_VALUE};
 pub use memory::MemoryStore;
 pub use redis_store::{RedisSettings, RedisStore};
 
@@ -82,6 +81,37 @@ impl Default for StoreTtls {
     }
 }
 
+/// A sign-in in progress, saved under its state until the SSO sends the browser back.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LoginState {
+    /// The URL the user first asked for, byte for byte.
+    pub original_url: String,
+    /// The PKCE verifier; `None` for a sign-in without PKCE (also one the Python service
+    /// started).
+    pub pkce_verifier: Option<String>,
+}
+
+impl LoginState {
+    pub fn new(original_url: impl Into<String>, pkce_verifier: Option<String>) -> LoginState {
+        LoginState {
+            original_url: original_url.into(),
+            pkce_verifier,
+        }
+    }
+}
+
+impl std::fmt::Debug for LoginState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginState")
+            .field("original_url", &self.original_url)
+            .field(
+                "pkce_verifier",
+                &self.pkce_verifier.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
 /// What a session holds.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Session {
@@ -101,19 +131,20 @@ impl std::fmt::Debug for Session {
 
 /// The operations of the login flow on the session store.
 pub trait SessionStore: Send + Sync {
-    /// Remembers the URL a login started from, under its state, for the state TTL.
+    /// Remembers a sign-in (the URL it started from, its PKCE verifier) under its state,
+    /// for the state TTL, in one round trip.
     fn save_state(
         &self,
         state: &str,
-        original_url: &str,
+        login: &LoginState,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The URL saved under `state`, if it has not expired. The state stays valid (the same
-    /// callback may be used again until it expires).
+    /// The sign-in saved under `state`, if it has not expired, in one round trip. The
+    /// state stays valid (the same callback may be used again until it expires).
     fn load_state(
         &self,
         state: &str,
-    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<LoginState>, StoreError>> + Send;
 
     /// Stores a new session's token and marks it checked, in one round trip.
     fn save_session(

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::keys::{checked_key, state_key, token_key, CHECKED_VALUE};
-use crate::{Session, SessionStore, StoreError, StoreTtls};
+use crate::keys::{checked_key, pkce_key, state_key, token_key, CHECKED_VALUE};
+use crate::{LoginState, Session, SessionStore, StoreError, StoreTtls};
 
 /// Entries expire like Redis keys. Expired entries are swept on writes, so memory stays
 /// bounded by what is live.
@@ -54,11 +54,6 @@ impl MemoryStore {
         }
     }
 
-    /// Forgets everything, like `FLUSHALL`.
-    pub fn clear(&self) {
-        self.lock().map.clear();
-    }
-
     fn lock(&self) -> MutexGuard<'_, Entries> {
         // A panic while holding the lock cannot leave the map inconsistent (each operation
         // is one insert or lookup), so a poisoned lock is safe to reuse.
@@ -67,14 +62,23 @@ impl MemoryStore {
 }
 
 impl SessionStore for MemoryStore {
-    async fn save_state(&self, state: &str, original_url: &str) -> Result<(), StoreError> {
-        self.lock()
-            .set(state_key(state), original_url, self.ttls.state);
+    async fn save_state(&self, state: &str, login: &LoginState) -> Result<(), StoreError> {
+        let mut entries = self.lock();
+        entries.set(state_key(state), &login.original_url, self.ttls.state);
+        if let Some(verifier) = &login.pkce_verifier {
+            entries.set(pkce_key(state), verifier, self.ttls.state);
+        }
         Ok(())
     }
 
-    async fn load_state(&self, state: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.lock().get(&state_key(state)))
+    async fn load_state(&self, state: &str) -> Result<Option<LoginState>, StoreError> {
+        let entries = self.lock();
+        Ok(entries
+            .get(&state_key(state))
+            .map(|original_url| LoginState {
+                original_url,
+                pkce_verifier: entries.get(&pkce_key(state)),
+            }))
     }
 
     async fn save_session(&self, session_id: &str, token: &str) -> Result<(), StoreError> {
@@ -114,7 +118,10 @@ mod tests {
     #[tokio::test]
     async fn entries_expire() {
         let store = MemoryStore::new(ttls(50));
-        store.save_state("s", "http://x/").await.unwrap();
+        store
+            .save_state("s", &LoginState::new("http://x/", None))
+            .await
+            .unwrap();
         store.save_session("id", "tok").await.unwrap();
         assert!(store.load_state("s").await.unwrap().is_some());
         tokio::time::sleep(Duration::from_millis(70)).await;
@@ -135,13 +142,5 @@ mod tests {
         });
         store.save_session("id", "tok").await.unwrap();
         assert!(!store.load_session("id").await.unwrap().unwrap().checked);
-    }
-
-    #[tokio::test]
-    async fn clear_forgets_everything() {
-        let store = MemoryStore::new(StoreTtls::default());
-        store.save_session("id", "tok").await.unwrap();
-        store.clear();
-        assert_eq!(store.load_session("id").await.unwrap(), None);
     }
 }

@@ -17,8 +17,8 @@ use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::{self, AsyncConnectionConfig};
 use deadpool_redis::{Manager, Pool, Runtime};
 
-use crate::keys::{checked_key, state_key, token_key, CHECKED_VALUE};
-use crate::{Session, SessionStore, StoreError, StoreTtls};
+use crate::keys::{checked_key, pkce_key, state_key, token_key, CHECKED_VALUE};
+use crate::{LoginState, Session, SessionStore, StoreError, StoreTtls};
 
 /// How to reach Redis.
 #[derive(Clone)]
@@ -32,6 +32,9 @@ pub struct RedisSettings {
     /// more are opened only while replacing a failed one.
     pub pool_size: usize,
     pub ttls: StoreTtls,
+    /// For `rediss://`: DER certificates of the authorities to trust; `None`: the
+    /// system's (as rustls-native-certs finds them).
+    pub tls_roots: Option<Vec<Vec<u8>>>,
 }
 
 impl RedisSettings {
@@ -41,6 +44,7 @@ impl RedisSettings {
             timeout: Duration::from_secs(2),
             pool_size: 16,
             ttls: StoreTtls::default(),
+            tls_roots: None,
         }
     }
 }
@@ -52,6 +56,7 @@ impl std::fmt::Debug for RedisSettings {
             .field("timeout", &self.timeout)
             .field("pool_size", &self.pool_size)
             .field("ttls", &self.ttls)
+            .field("tls_roots", &self.tls_roots.as_ref().map(Vec::len))
             .finish()
     }
 }
@@ -107,9 +112,22 @@ impl RedisStore {
         let connection = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(settings.timeout))
             .set_response_timeout(Some(settings.timeout));
-        let manager = Manager::new_with_config(settings.url.as_str(), connection)
-            // redis's message can quote the URL, password included: keep only its kind.
-            .map_err(|e| StoreError::InvalidUrl(format!("{:?}", e.kind())))?;
+        // redis's messages can quote the URL, password included: keep only their kind.
+        let invalid = |e: redis::RedisError| StoreError::InvalidUrl(format!("{:?}", e.kind()));
+        let manager = match &settings.tls_roots {
+            Some(roots) if settings.url.starts_with("rediss:") => {
+                let certificates = redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem_bundle(roots)),
+                };
+                // The connection info carries the TLS settings into the pool's manager.
+                let client = redis::Client::build_with_tls(settings.url.as_str(), certificates)
+                    .map_err(invalid)?;
+                Manager::new_with_config(client.get_connection_info().clone(), connection)
+            }
+            _ => Manager::new_with_config(settings.url.as_str(), connection),
+        }
+        .map_err(invalid)?;
         let pool = Pool::builder(manager)
             .max_size(settings.pool_size)
             .runtime(Runtime::Tokio1)
@@ -161,6 +179,22 @@ impl RedisStore {
             .shared
             .install(deadpool_redis::Connection::take(pooled)))
     }
+}
+
+/// DER certificates as one PEM bundle, the form the Redis client takes them in.
+fn pem_bundle(ders: &[Vec<u8>]) -> Vec<u8> {
+    use base64::Engine;
+    let mut pem = String::new();
+    for der in ders {
+        pem.push_str("-----BEGIN CERTIFICATE-----\n");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        for line in b64.as_bytes().chunks(64) {
+            pem.push_str(&String::from_utf8_lossy(line));
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+    }
+    pem.into_bytes()
 }
 
 /// A command or a pipeline.
@@ -238,15 +272,28 @@ fn set_ex(key: String, value: &str, ttl: Duration) -> redis::Cmd {
 }
 
 impl SessionStore for RedisStore {
-    async fn save_state(&self, state: &str, original_url: &str) -> Result<(), StoreError> {
-        self.run(set_ex(state_key(state), original_url, self.ttls.state))
-            .await
+    async fn save_state(&self, state: &str, login: &LoginState) -> Result<(), StoreError> {
+        let url = set_ex(state_key(state), &login.original_url, self.ttls.state);
+        let Some(verifier) = &login.pkce_verifier else {
+            return self.run(url).await;
+        };
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .add_command(url)
+            .ignore()
+            .add_command(set_ex(pkce_key(state), verifier, self.ttls.state))
+            .ignore();
+        self.run(pipe).await
     }
 
-    async fn load_state(&self, state: &str) -> Result<Option<String>, StoreError> {
-        let mut cmd = redis::cmd("GET");
-        cmd.arg(state_key(state));
-        self.run(cmd).await
+    async fn load_state(&self, state: &str) -> Result<Option<LoginState>, StoreError> {
+        let mut cmd = redis::cmd("MGET");
+        cmd.arg(state_key(state)).arg(pkce_key(state));
+        let (url, verifier): (Option<String>, Option<String>) = self.run(cmd).await?;
+        Ok(url.map(|original_url| LoginState {
+            original_url,
+            pkce_verifier: verifier,
+        }))
     }
 
     async fn save_session(&self, session_id: &str, token: &str) -> Result<(), StoreError> {

@@ -6,7 +6,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use session_store::{
-    checked_key, token_key, RedisSettings, RedisStore, Session, SessionStore, StoreError, StoreTtls,
+    checked_key, pkce_key, state_key, token_key, LoginState, RedisSettings, RedisStore, Session,
+    SessionStore, StoreError, StoreTtls,
 };
 use test_kit::RedisServer;
 
@@ -41,7 +42,10 @@ async fn state_is_saved_under_the_python_key_with_a_60s_ttl() {
     let store = store(&redis);
     let url = "https://assets.example.com/a b/é.mp4?x=1&y=2?";
 
-    store.save_state("0123abcd", url).await.unwrap();
+    store
+        .save_state("0123abcd", &LoginState::new(url, None))
+        .await
+        .unwrap();
 
     assert_eq!(
         redis.keys("*").await,
@@ -58,7 +62,12 @@ async fn state_is_saved_under_the_python_key_with_a_60s_ttl() {
     // Loading does not consume the state: the same callback may be used again.
     for _ in 0..2 {
         assert_eq!(
-            store.load_state("0123abcd").await.unwrap().as_deref(),
+            store
+                .load_state("0123abcd")
+                .await
+                .unwrap()
+                .map(|l| l.original_url)
+                .as_deref(),
             Some(url)
         );
     }
@@ -184,7 +193,12 @@ async fn each_operation_is_one_command() {
 async fn every_operation(store: &RedisStore) -> Vec<(&'static str, Result<(), StoreError>)> {
     vec![
         ("ping", store.ping().await),
-        ("save_state", store.save_state("s", "http://x/").await),
+        (
+            "save_state",
+            store
+                .save_state("s", &LoginState::new("http://x/", None))
+                .await,
+        ),
         ("load_state", store.load_state("s").await.map(drop)),
         ("save_session", store.save_session("id", "tok").await),
         ("load_session", store.load_session("id").await.map(drop)),
@@ -266,7 +280,10 @@ async fn every_operation_fails_within(
         };
     }
     check!("ping", store.ping());
-    check!("save_state", store.save_state("s", "http://x/"));
+    check!(
+        "save_state",
+        store.save_state("s", &LoginState::new("http://x/", None))
+    );
     check!("load_state", store.load_state("s"));
     check!("save_session", store.save_session("id", "tok"));
     check!("load_session", store.load_session("id"));
@@ -314,7 +331,12 @@ async fn redis_frozen_is_an_error_within_the_timeout() {
         matches!(err, StoreError::Unavailable(_) | StoreError::Timeout(_)),
         "{err:?}"
     );
-    assert_fails_within("save_state", within, store.save_state("s", "http://x/")).await;
+    assert_fails_within(
+        "save_state",
+        within,
+        store.save_state("s", &LoginState::new("http://x/", None)),
+    )
+    .await;
     // Several at once (a burst of requests): each is bounded, none waits behind another.
     let started = Instant::now();
     let (a, b, c) = tokio::join!(
@@ -367,7 +389,7 @@ async fn nothing_listening_is_a_prompt_error() {
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     // The key of the state is never in an error.
     let err = store
-        .save_state("secret-state", "http://x/")
+        .save_state("secret-state", &LoginState::new("http://x/", None))
         .await
         .unwrap_err();
     assert!(!format!("{err} {err:?}").contains("secret-state"));
@@ -381,18 +403,29 @@ async fn nothing_listening_is_a_prompt_error() {
 async fn a_primary_turned_replica_is_unavailable_then_recovers_once_promoted() {
     let redis = RedisServer::start().await;
     let store = store(&redis);
-    store.save_state("before", "http://x/").await.unwrap();
+    store
+        .save_state("before", &LoginState::new("http://x/", None))
+        .await
+        .unwrap();
     let first = redis.client_ids().await;
     assert_eq!(first.len(), 1, "one shared connection: {first:?}");
 
     redis.demote().await;
-    match store.save_state("during", "http://x/").await {
+    match store
+        .save_state("during", &LoginState::new("http://x/", None))
+        .await
+    {
         Err(StoreError::Unavailable(why)) => assert!(why.contains("READONLY"), "{why}"),
         other => panic!("a write to a replica gave {other:?}"),
     }
     // Reads still work on the replica, over a new connection.
     assert_eq!(
-        store.load_state("before").await.unwrap().as_deref(),
+        store
+            .load_state("before")
+            .await
+            .unwrap()
+            .map(|l| l.original_url)
+            .as_deref(),
         Some("http://x/")
     );
     let second = redis.client_ids().await;
@@ -415,7 +448,10 @@ async fn a_primary_turned_replica_is_unavailable_then_recovers_once_promoted() {
     redis.promote().await;
     let promoted = Instant::now();
     loop {
-        match store.save_state("after", "http://x/").await {
+        match store
+            .save_state("after", &LoginState::new("http://x/", None))
+            .await
+        {
             Ok(()) => break,
             Err(e) if promoted.elapsed() < Duration::from_secs(2) => {
                 let _ = e;
@@ -427,5 +463,41 @@ async fn a_primary_turned_replica_is_unavailable_then_recovers_once_promoted() {
     assert_eq!(
         redis.get("s3proxy__sso_state__after").await.as_deref(),
         Some("http://x/")
+    );
+}
+
+/// PKCE: the verifier has a key of its own next to the state's (whose value stays the
+/// plain URL, as the Python service reads it), with the same TTL; saved and read in one
+/// round trip each.
+#[tokio::test]
+async fn a_pkce_verifier_is_kept_beside_the_state() {
+    let redis = RedisServer::start().await;
+    let store = store(&redis);
+    let login = LoginState::new("https://a.example/x?y", Some("v".repeat(64)));
+    store.save_state("st", &login).await.unwrap();
+    assert_eq!(store.load_state("st").await.unwrap(), Some(login));
+    // One pipeline to save (MULTI, SET, SET, EXEC), one MGET to read.
+    let stats: String = redis.query(&["INFO", "commandstats"]).await;
+    for expected in [
+        "cmdstat_multi:calls=1,",
+        "cmdstat_set:calls=2,",
+        "cmdstat_exec:calls=1,",
+        "cmdstat_mget:calls=1,",
+    ] {
+        assert!(stats.contains(expected), "{expected} in {stats}");
+    }
+    assert!(!stats.contains("cmdstat_get:"), "{stats}");
+    assert_eq!(
+        redis.get(&state_key("st")).await.as_deref(),
+        Some("https://a.example/x?y")
+    );
+    assert_eq!(redis.get(&pkce_key("st")).await, Some("v".repeat(64)));
+    let ttl = redis.ttl(&pkce_key("st")).await;
+    assert!(ttl <= 60 && ttl > 50, "TTL {ttl}");
+    // A state the Python service saved has no verifier.
+    redis.set(&state_key("py"), "https://a.example/z", 60).await;
+    assert_eq!(
+        store.load_state("py").await.unwrap(),
+        Some(LoginState::new("https://a.example/z", None))
     );
 }
