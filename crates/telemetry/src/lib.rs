@@ -1,5 +1,10 @@
 //! What a long-running service tells its operators, without ever being slowed by it.
 //!
+//! [`init_sentry`] starts the official Sentry client for errors, panics and (sampled)
+//! request transactions: environment and `instance_id` tags (the ECS task id, from
+//! [`resolve_instance_id`]), and a scrubber that keeps only a request's method and URL
+//! without its query, so no cookie, code, state or token can reach Sentry.
+//!
 //! [`init_logging`] installs `env_logger` (filtered by `RUST_LOG`, default `info`)
 //! writing through a [`NonBlockingWriter`]: a full stderr pipe (a slow log driver, a
 //! stuck collector) never stalls a worker thread; lines are dropped and counted instead,
@@ -23,6 +28,12 @@
 //! # }
 //! ```
 
+mod error_reporting;
 mod log_sink;
 
+pub use error_reporting::{
+    dsn_is_valid, flush_sentry, init_sentry, resolve_instance_id, SentrySettings, FLUSH_TIMEOUT,
+};
 pub use log_sink::{init_logging, LogHandle, NonBlockingWriter, LOG_QUEUE_LINES};
+/// The Sentry client crate, for its guard type.
+pub use sentry;
