@@ -80,7 +80,7 @@ impl std::fmt::Debug for AwsKeys {
 }
 
 /// The whole configuration of the service, validated.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq)]
 pub struct Config {
     /// `PORT`: TCP port to listen on, all interfaces.
     pub port: u16,
@@ -133,6 +133,40 @@ pub struct Config {
     pub forwarded_hops: usize,
     /// `CONTENT_SECURITY_POLICY`: sent on object responses when set.
     pub content_security_policy: Option<String>,
+    /// `METRICS_PORT`: where `GET /metrics` is served; `None`: no metrics listener.
+    pub metrics_port: Option<u16>,
+    /// `SSO_PKCE` (default true): PKCE on every sign-in.
+    pub sso_pkce: bool,
+    /// Sentry reporting; `None` when `SENTRY_DSN` is unset or empty.
+    pub sentry: Option<SentryConfig>,
+}
+
+/// What the Sentry client needs, with the Python service's variable names.
+#[derive(Clone, PartialEq)]
+pub struct SentryConfig {
+    /// `SENTRY_DSN` (checked by the Sentry client's own parser at start-up).
+    pub dsn: String,
+    /// `SENTRY_ENABLE_TRACING`: performance transactions for requests.
+    pub enable_tracing: bool,
+    /// `SENTRY_TRACES_SAMPLE_RATE` (0 to 1, default 0): share of requests traced.
+    pub traces_sample_rate: f32,
+    /// `COPILOT_ENVIRONMENT_NAME`, else `APP_ENV`, else `undefined`.
+    pub environment: String,
+    /// `ECS_CONTAINER_METADATA_URI_V4`: where the ECS task's id is read from.
+    pub ecs_metadata_uri: Option<String>,
+}
+
+impl std::fmt::Debug for SentryConfig {
+    // The DSN's key lets anyone send events to the project: kept out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SentryConfig")
+            .field("dsn", &"<redacted>")
+            .field("enable_tracing", &self.enable_tracing)
+            .field("traces_sample_rate", &self.traces_sample_rate)
+            .field("environment", &self.environment)
+            .field("ecs_metadata_uri", &self.ecs_metadata_uri)
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -166,6 +200,9 @@ impl std::fmt::Debug for Config {
             .field("max_connections", &self.max_connections)
             .field("forwarded_hops", &self.forwarded_hops)
             .field("content_security_policy", &self.content_security_policy)
+            .field("metrics_port", &self.metrics_port)
+            .field("sso_pkce", &self.sso_pkce)
+            .field("sentry", &self.sentry)
             .finish()
     }
 }

@@ -35,6 +35,14 @@ pub(crate) struct RawEnv {
     pub max_connections: Option<String>,
     pub forwarded_hops: Option<String>,
     pub content_security_policy: Option<String>,
+    pub metrics_port: Option<String>,
+    pub sso_pkce: Option<String>,
+    pub sentry_dsn: Option<String>,
+    pub sentry_enable_tracing: Option<String>,
+    pub sentry_traces_sample_rate: Option<String>,
+    pub copilot_environment_name: Option<String>,
+    pub app_env: Option<String>,
+    pub ecs_container_metadata_uri_v4: Option<String>,
 }
 
 impl RawEnv {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::raw::RawEnv;
-use crate::{AwsKeys, Config, RedisTarget, SameSite};
+use crate::{AwsKeys, Config, RedisTarget, SameSite, SentryConfig};
 
 /// One invalid or missing variable. `message` never contains the variable's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,6 +140,21 @@ impl Checker {
                     ),
                 );
                 None
+            }
+        }
+    }
+
+    /// `true`/`false`/`1`/`0` in any case; `default` when unset or empty.
+    fn flag(&mut self, variable: &'static str, value: Option<String>, default: bool) -> bool {
+        let Some(v) = non_empty(value) else {
+            return default;
+        };
+        match v.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            _ => {
+                self.problem(variable, "must be true, false, 1 or 0");
+                default
             }
         }
     }
@@ -317,6 +332,33 @@ pub(crate) fn validate(raw: RawEnv) -> Result<Config, ConfigError> {
         );
     }
 
+    let metrics_port = non_empty(raw.metrics_port).and_then(|v| match v.trim().parse::<u16>() {
+        Ok(p) if p != 0 && p != port => Some(p),
+        Ok(_) => {
+            c.problem(
+                "METRICS_PORT",
+                "must be a port other than 0 and PORT (paths on PORT are object keys)",
+            );
+            None
+        }
+        Err(_) => {
+            c.problem("METRICS_PORT", "must be a TCP port number (1-65535)");
+            None
+        }
+    });
+    let sso_pkce = c.flag("SSO_PKCE", raw.sso_pkce, true);
+    let sentry = sentry_config(
+        &mut c,
+        SentryVars {
+            dsn: raw.sentry_dsn,
+            enable_tracing: raw.sentry_enable_tracing,
+            traces_sample_rate: raw.sentry_traces_sample_rate,
+            copilot_environment_name: raw.copilot_environment_name,
+            app_env: raw.app_env,
+            ecs_metadata_uri: raw.ecs_container_metadata_uri_v4,
+        },
+    );
+
     if !c.problems.is_empty() {
         return Err(ConfigError {
             problems: c.problems,
@@ -347,6 +389,54 @@ pub(crate) fn validate(raw: RawEnv) -> Result<Config, ConfigError> {
         max_connections,
         forwarded_hops,
         content_security_policy,
+        metrics_port,
+        sso_pkce,
+        sentry,
+    })
+}
+
+/// The variables of the Sentry client, as given.
+struct SentryVars {
+    dsn: Option<String>,
+    enable_tracing: Option<String>,
+    traces_sample_rate: Option<String>,
+    copilot_environment_name: Option<String>,
+    app_env: Option<String>,
+    ecs_metadata_uri: Option<String>,
+}
+
+/// The Sentry settings, read (and checked) whether or not a DSN is set, so a typo in a
+/// variable shows before the day Sentry is turned on.
+fn sentry_config(c: &mut Checker, vars: SentryVars) -> Option<SentryConfig> {
+    let enable_tracing = c.flag("SENTRY_ENABLE_TRACING", vars.enable_tracing, false);
+    let traces_sample_rate = match non_empty(vars.traces_sample_rate) {
+        None => 0.0,
+        Some(v) => match v.trim().parse::<f32>() {
+            Ok(rate) if (0.0..=1.0).contains(&rate) => rate,
+            _ => {
+                c.problem("SENTRY_TRACES_SAMPLE_RATE", "must be a number from 0 to 1");
+                0.0
+            }
+        },
+    };
+    let ecs_metadata_uri = non_empty(vars.ecs_metadata_uri);
+    if let Some(uri) = &ecs_metadata_uri {
+        let usable = url::Url::parse(uri)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+        if !usable {
+            c.problem("ECS_CONTAINER_METADATA_URI_V4", "must be an http:// URL");
+        }
+    }
+    let environment = non_empty(vars.copilot_environment_name)
+        .or_else(|| non_empty(vars.app_env))
+        .unwrap_or_else(|| "undefined".into());
+    let dsn = non_empty(vars.dsn)?;
+    Some(SentryConfig {
+        dsn,
+        enable_tracing,
+        traces_sample_rate,
+        environment,
+        ecs_metadata_uri,
     })
 }
 

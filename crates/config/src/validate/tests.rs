@@ -352,3 +352,87 @@ fn unrelated_variables_are_ignored() {
     let vars = [base(), vec![("HOME", "/root"), ("WEIRD", "\u{fffd}")]].concat();
     assert!(read(&vars).is_ok());
 }
+
+#[test]
+fn metrics_port_must_differ_from_port() {
+    assert_eq!(with(&[]).unwrap().metrics_port, None);
+    assert_eq!(
+        with(&[("METRICS_PORT", "9100")]).unwrap().metrics_port,
+        Some(9100)
+    );
+    for bad in ["8080", "0", "http", "70000"] {
+        let err = with(&[("METRICS_PORT", bad)]).unwrap_err();
+        assert_eq!(variables(&err), vec!["METRICS_PORT"], "{bad}");
+    }
+}
+
+#[test]
+fn pkce_is_on_unless_turned_off() {
+    assert!(with(&[]).unwrap().sso_pkce);
+    for (v, on) in [
+        ("false", false),
+        ("FALSE", false),
+        ("0", false),
+        ("True", true),
+        ("1", true),
+    ] {
+        assert_eq!(with(&[("SSO_PKCE", v)]).unwrap().sso_pkce, on, "{v}");
+    }
+    let err = with(&[("SSO_PKCE", "no")]).unwrap_err();
+    assert_eq!(variables(&err), vec!["SSO_PKCE"]);
+}
+
+#[test]
+fn sentry_is_off_without_a_dsn_and_its_variables_are_checked_anyway() {
+    assert_eq!(with(&[]).unwrap().sentry, None);
+    assert_eq!(with(&[("SENTRY_DSN", "")]).unwrap().sentry, None);
+    let err = with(&[
+        ("SENTRY_ENABLE_TRACING", "yes"),
+        ("SENTRY_TRACES_SAMPLE_RATE", "1.5"),
+    ])
+    .unwrap_err();
+    assert_eq!(
+        variables(&err),
+        vec!["SENTRY_ENABLE_TRACING", "SENTRY_TRACES_SAMPLE_RATE"]
+    );
+    let err = with(&[("SENTRY_TRACES_SAMPLE_RATE", "lots")]).unwrap_err();
+    assert_eq!(variables(&err), vec!["SENTRY_TRACES_SAMPLE_RATE"]);
+}
+
+#[test]
+fn sentry_settings_and_environment_precedence() {
+    let dsn = ("SENTRY_DSN", "https://key@o1.ingest.sentry.io/42");
+    let s = with(&[dsn]).unwrap().sentry.unwrap();
+    assert_eq!(s.environment, "undefined");
+    assert!(!s.enable_tracing);
+    assert_eq!(s.traces_sample_rate, 0.0);
+    assert!(!format!("{s:?}").contains("key@"));
+    let s = with(&[dsn, ("APP_ENV", "staging")])
+        .unwrap()
+        .sentry
+        .unwrap();
+    assert_eq!(s.environment, "staging");
+    let s = with(&[
+        dsn,
+        ("APP_ENV", "staging"),
+        ("COPILOT_ENVIRONMENT_NAME", "prod"),
+        ("SENTRY_ENABLE_TRACING", "TRUE"),
+        ("SENTRY_TRACES_SAMPLE_RATE", "0.25"),
+        (
+            "ECS_CONTAINER_METADATA_URI_V4",
+            "http://169.254.170.2/v4/abc",
+        ),
+    ])
+    .unwrap()
+    .sentry
+    .unwrap();
+    assert_eq!(s.environment, "prod");
+    assert!(s.enable_tracing);
+    assert_eq!(s.traces_sample_rate, 0.25);
+    assert_eq!(
+        s.ecs_metadata_uri.as_deref(),
+        Some("http://169.254.170.2/v4/abc")
+    );
+    let err = with(&[dsn, ("ECS_CONTAINER_METADATA_URI_V4", "not a url")]).unwrap_err();
+    assert_eq!(variables(&err), vec!["ECS_CONTAINER_METADATA_URI_V4"]);
+}
