@@ -117,13 +117,15 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Handlers first: whoever reads the announcement may signal at once.
+    let stop = shutdown_signal();
     println!(
         "dev-s3 listening on {} serving {}",
         server.endpoint(),
         server.root().display()
     );
 
-    if let Err(err) = shutdown_signal().await {
+    if let Err(err) = stop.await {
         eprintln!("dev-s3: cannot listen for signals: {err}");
     }
     log::info!("stopping");
@@ -131,20 +133,24 @@ async fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Resolves on SIGINT or SIGTERM.
+/// Installs the SIGINT and SIGTERM handlers now; the future resolves on either.
 #[cfg(unix)]
-async fn shutdown_signal() -> io::Result<()> {
+fn shutdown_signal() -> impl std::future::Future<Output = io::Result<()>> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate())?;
-    tokio::select! {
-        res = tokio::signal::ctrl_c() => res,
-        _ = term.recv() => Ok(()),
+    let handlers = signal(SignalKind::terminate())
+        .and_then(|term| signal(SignalKind::interrupt()).map(|int| (term, int)));
+    async move {
+        let (mut term, mut int) = handlers?;
+        tokio::select! {
+            _ = int.recv() => Ok(()),
+            _ = term.recv() => Ok(()),
+        }
     }
 }
 
 #[cfg(not(unix))]
-async fn shutdown_signal() -> io::Result<()> {
-    tokio::signal::ctrl_c().await
+fn shutdown_signal() -> impl std::future::Future<Output = io::Result<()>> {
+    tokio::signal::ctrl_c()
 }
 
 #[cfg(test)]

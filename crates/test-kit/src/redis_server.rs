@@ -4,32 +4,63 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::ports::{free_port, wait_for_port};
+use crate::TestCa;
 
 const INSTALL_HINT: &str = "redis-server is needed by these tests and was not found on PATH: \
      install it with `apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis`";
+
+/// How the server is reached: a password (`--requirepass`), TLS only.
+#[derive(Clone, Default)]
+pub struct RedisOptions {
+    pub password: Option<String>,
+    /// TLS with this CA's server certificate, and no plain port.
+    pub tls: Option<std::sync::Arc<TestCa>>,
+}
 
 pub struct RedisServer {
     port: u16,
     child: Option<Child>,
     dir: tempfile::TempDir,
+    options: RedisOptions,
 }
 
 impl RedisServer {
     /// Starts `redis-server` on a free port, without persistence.
     pub async fn start() -> RedisServer {
+        RedisServer::start_with(RedisOptions::default()).await
+    }
+
+    /// Starts `redis-server` with a password, or TLS, or both.
+    pub async fn start_with(options: RedisOptions) -> RedisServer {
         let dir = tempfile::tempdir().expect("temp dir for redis");
         let mut server = RedisServer {
             port: free_port(),
             child: None,
             dir,
+            options,
         };
         server.spawn().await;
         server
     }
 
     async fn spawn(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string()])
+        let mut command = Command::new("redis-server");
+        match &self.options.tls {
+            None => command.args(["--port", &self.port.to_string()]),
+            Some(ca) => command
+                .args(["--port", "0", "--tls-port", &self.port.to_string()])
+                .arg("--tls-cert-file")
+                .arg(ca.server_cert_file())
+                .arg("--tls-key-file")
+                .arg(ca.server_key_file())
+                .arg("--tls-ca-cert-file")
+                .arg(ca.ca_file())
+                .args(["--tls-auth-clients", "no"]),
+        };
+        if let Some(password) = &self.options.password {
+            command.args(["--requirepass", password]);
+        }
+        let child = command
             .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .arg("--dir")
@@ -50,8 +81,18 @@ impl RedisServer {
         self.port
     }
 
+    /// The URL a client uses: `rediss://` with TLS, with the password when there is one.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        let scheme = if self.options.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        let auth = match &self.options.password {
+            Some(password) => format!(":{password}@"),
+            None => String::new(),
+        };
+        format!("{scheme}://{auth}127.0.0.1:{}/0", self.port)
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -74,7 +115,17 @@ impl RedisServer {
 
     /// A client connection, for setting up or inspecting keys.
     pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
-        redis::Client::open(self.url())
+        let client = match &self.options.tls {
+            None => redis::Client::open(self.url()),
+            Some(ca) => redis::Client::build_with_tls(
+                self.url(),
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(std::fs::read(ca.ca_file()).expect("read the test CA")),
+                },
+            ),
+        };
+        client
             .expect("redis url")
             .get_multiplexed_async_connection()
             .await

@@ -6,7 +6,7 @@ use dev_s3::{S3Config, S3Server, StoredHeaders};
 use sso_mock::{MockConfig, SsoMock};
 
 use crate::proxy::Proxy;
-use crate::redis_server::RedisServer;
+use crate::redis_server::{RedisOptions, RedisServer};
 
 pub const BUCKET: &str = "my-bucket";
 pub const HEALTHCHECK_KEY: &str = "healthcheck.txt";
@@ -16,6 +16,7 @@ pub const S3_SECRET_KEY: &str = "test-secret-key";
 pub struct StackBuilder {
     bin: PathBuf,
     sso: MockConfig,
+    redis: RedisOptions,
     overrides: Vec<(String, Option<String>)>,
 }
 
@@ -32,6 +33,12 @@ impl StackBuilder {
         self
     }
 
+    /// Starts Redis with a password, or TLS.
+    pub fn redis(mut self, options: RedisOptions) -> Self {
+        self.redis = options;
+        self
+    }
+
     /// Changes the SSO mock's behaviour.
     pub fn sso(mut self, f: impl FnOnce(&mut MockConfig)) -> Self {
         f(&mut self.sso);
@@ -39,7 +46,7 @@ impl StackBuilder {
     }
 
     pub async fn start(self) -> Stack {
-        let redis = RedisServer::start().await;
+        let redis = RedisServer::start_with(self.redis.clone()).await;
         let s3_root = tempfile::tempdir().expect("temp dir for S3");
         let mut s3_config = S3Config::new(s3_root.path());
         s3_config.access_key = S3_ACCESS_KEY.into();
@@ -149,6 +156,7 @@ impl Stack {
         StackBuilder {
             bin: bin.as_ref().to_path_buf(),
             sso: MockConfig::default(),
+            redis: RedisOptions::default(),
             overrides: Vec::new(),
         }
     }
