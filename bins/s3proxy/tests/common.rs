@@ -88,3 +88,18 @@ pub async fn closed_after(stream: &mut TcpStream, within: Duration) -> Option<Du
         }
     }
 }
+
+/// Follows a login redirect to the SSO mock, as a browser would, and returns the
+/// callback's path and query it sends the browser back with (the mock records the
+/// sign-in's PKCE challenge on the way).
+pub async fn authorize(location: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = client.get(location).send().await.expect("the SSO mock");
+    assert_eq!(response.status(), 302, "the SSO mock refused {location}");
+    let callback = response.headers()["location"].to_str().unwrap().to_string();
+    let url = reqwest::Url::parse(&callback).expect("an absolute callback URL");
+    format!("{}?{}", url.path(), url.query().unwrap_or(""))
+}

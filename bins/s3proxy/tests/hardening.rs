@@ -8,7 +8,7 @@ mod common;
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use common::{get_on, login, query_param, stack, state_of};
+use common::{authorize, get_on, login, query_param, stack, state_of};
 use test_kit::{raw_exchange, raw_exchange_bytes, raw_get, Browser, RawResponse, StoredHeaders};
 use tokio::net::TcpStream;
 
@@ -25,9 +25,8 @@ async fn a_sign_in_started_on_another_host_does_not_return_there() {
     // Anyone can start a login with a forged Host: the state then holds their URL.
     let started = get_as_host(port, "/x.txt", "evil.example.com").await;
     assert_eq!(started.status, 302);
-    let state = state_of(started.header("location").unwrap());
-    // The victim completes it on the real host.
-    let callback = format!("/__redirect_from_sso?code=test-code&state={state}");
+    // The victim signs in at the SSO and completes it on the real host.
+    let callback = authorize(started.header("location").unwrap()).await;
     let r = get_as_host(port, &callback, &format!("127.0.0.1:{port}")).await;
     assert_eq!(r.status, 400);
     assert_eq!(r.header("location"), None);
@@ -37,8 +36,7 @@ async fn a_sign_in_started_on_another_host_does_not_return_there() {
 
     // The same origin in another case and with the default port written out is fine.
     let started = get_as_host(port, "/x.txt", &format!("LocalHost:{port}")).await;
-    let state = state_of(started.header("location").unwrap());
-    let callback = format!("/__redirect_from_sso?code=test-code&state={state}");
+    let callback = authorize(started.header("location").unwrap()).await;
     let r = get_as_host(port, &callback, &format!("localhost:{port}")).await;
     assert_eq!(r.status, 302, "{}", stack.proxy.logs());
     assert_eq!(
@@ -74,8 +72,13 @@ async fn an_oversized_code_is_refused_before_the_sso_is_called() {
     assert_eq!(r.status, 400);
     assert_eq!(stack.sso.token_calls(), 0);
     // The state is still good for the real code.
-    let target = format!("GET /__redirect_from_sso?code=test-code&state={state} HTTP/1.1");
-    assert_eq!(raw_get(port, &target, &[]).await.status, 302);
+    let callback = authorize(started.header("location").unwrap()).await;
+    assert_eq!(
+        raw_get(port, &format!("GET {callback} HTTP/1.1"), &[])
+            .await
+            .status,
+        302
+    );
     assert_eq!(stack.sso.token_calls(), 1);
 }
 

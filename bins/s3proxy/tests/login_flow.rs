@@ -40,10 +40,23 @@ async fn anonymous_root_is_sent_to_the_exact_authorize_url() {
     let state = state_of(location);
     assert_eq!(state.len(), 64);
     assert!(state.bytes().all(|b| b.is_ascii_hexdigit()));
+    // PKCE (on by default): the verifier is kept beside the state, with its TTL.
+    let verifier = stack
+        .redis
+        .get(&format!("s3proxy__sso_pkce__{state}"))
+        .await
+        .expect("a PKCE verifier beside the state");
+    assert!((43..=128).contains(&verifier.len()), "{verifier}");
+    let pkce_ttl = stack
+        .redis
+        .ttl(&format!("s3proxy__sso_pkce__{state}"))
+        .await;
+    assert!((55..=60).contains(&pkce_ttl), "PKCE TTL {pkce_ttl}");
     let expected = format!(
-        "{}o/authorize/?scope=read%20write&state={state}&redirect_uri=http%3A%2F%2F127.0.0.1%3A{}%2F__redirect_from_sso&response_type=code&client_id=test-client-id",
+        "{}o/authorize/?scope=read%20write&state={state}&redirect_uri=http%3A%2F%2F127.0.0.1%3A{}%2F__redirect_from_sso&response_type=code&client_id=test-client-id&code_challenge={}&code_challenge_method=S256",
         stack.sso.url(),
-        stack.proxy.port()
+        stack.proxy.port(),
+        sso_client::s256_challenge(&verifier),
     );
     assert_eq!(location, expected);
     let saved = stack
@@ -56,6 +69,58 @@ async fn anonymous_root_is_sent_to_the_exact_authorize_url() {
         .ttl(&format!("s3proxy__sso_state__{state}"))
         .await;
     assert!((55..=60).contains(&ttl), "state TTL {ttl}");
+}
+
+/// `SSO_PKCE=false`: the authorize URL of the Python service, byte for byte, and no
+/// verifier kept (for an SSO that refuses unknown parameters, or the switch-over window).
+#[tokio::test]
+async fn without_pkce_the_authorize_url_is_the_python_services() {
+    let stack = stack().env("SSO_PKCE", "false").start().await;
+    let response = raw_get(stack.proxy.port(), "GET /x HTTP/1.1", &[]).await;
+    let location = response.header("location").unwrap();
+    let state = state_of(location);
+    assert_eq!(
+        location,
+        format!(
+            "{}o/authorize/?scope=read%20write&state={state}&redirect_uri=http%3A%2F%2F127.0.0.1%3A{}%2F__redirect_from_sso&response_type=code&client_id=test-client-id",
+            stack.sso.url(),
+            stack.proxy.port()
+        )
+    );
+    assert_eq!(
+        stack
+            .redis
+            .get(&format!("s3proxy__sso_pkce__{state}"))
+            .await,
+        None
+    );
+    // And the whole sign-in works without it.
+    stack.put_object("x", b"x");
+    let page = Browser::new().get(&stack.proxy.url("/x")).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(stack.sso.pkce_verified(), 0);
+}
+
+/// With PKCE, the SSO sees the verifier that matches the challenge it was sent; and a
+/// sign-in a Python instance started (a state without a verifier) still completes.
+#[tokio::test]
+async fn pkce_sign_ins_prove_their_verifier_and_old_states_still_complete() {
+    let stack = stack().sso(|c| c.require_pkce = true).start().await;
+    stack.put_object("x", b"x");
+    let page = Browser::new().get(&stack.proxy.url("/x")).await;
+    assert_eq!(page.status, 200, "{:?}", page.redirects);
+    assert_eq!(stack.sso.pkce_verified(), 1);
+
+    let lenient = stack.spawn_proxy(&[]).await;
+    stack.sso.update(|c| c.require_pkce = false);
+    stack
+        .redis
+        .set("s3proxy__sso_state__from-python", &lenient.url("/x"), 60)
+        .await;
+    let callback = lenient.url("/__redirect_from_sso?code=test-code&state=from-python");
+    let page = Browser::new().get(&callback).await;
+    assert_eq!(page.status, 200, "{:?}", page.redirects);
+    assert_eq!(page.body, b"x");
 }
 
 #[tokio::test]

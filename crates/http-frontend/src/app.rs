@@ -8,14 +8,16 @@ use std::time::Instant;
 use http::request::Parts;
 use http::{header, HeaderMap, HeaderValue, Method as HttpMethod, Request, StatusCode, Uri};
 use s3_streamer::{Method, S3Streamer};
+use s3proxy_metrics::{Metrics, TokenCheck};
 use session_store::SessionStore;
 use sso_client::{Outcome, SsoClient};
 
 use crate::conn_state::{AnsweringGuard, ConnState};
+use crate::report::{self, failed, Dependency, Failure, RequestTransaction};
 use crate::responses::{closing, empty, explained, method_not_allowed, HttpResponse};
 use crate::settings::FrontendSettings;
 use crate::token_checks::{CheckOutcome, TokenChecks};
-use crate::tracking::{AccessLog, InFlight};
+use crate::tracking::AccessLog;
 use http_input::{client_address, decode_path, guard, session_id, CALLBACK_PATH};
 
 /// Longest request-target answered. Every anonymous request stores its URL for a
@@ -40,7 +42,7 @@ struct Inner<S> {
     sso: SsoClient,
     s3: S3Streamer,
     settings: FrontendSettings,
-    inflight: InFlight,
+    metrics: Arc<Metrics>,
     token_checks: TokenChecks,
     /// Set at shutdown: every response then closes its connection.
     draining: AtomicBool,
@@ -54,7 +56,7 @@ impl<S: SessionStore> App<S> {
                 sso,
                 s3,
                 settings,
-                inflight: InFlight::default(),
+                metrics: Arc::default(),
                 token_checks: TokenChecks::default(),
                 draining: AtomicBool::new(false),
             }),
@@ -77,8 +79,9 @@ impl<S: SessionStore> App<S> {
         &self.inner.s3
     }
 
-    pub(crate) fn inflight(&self) -> &InFlight {
-        &self.inner.inflight
+    /// The service's metrics, for a metrics endpoint to render.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
     }
 
     /// From now on every response closes its connection (shutdown has begun).
@@ -95,10 +98,29 @@ impl<S: SessionStore> App<S> {
         peer: IpAddr,
         answering: AnsweringGuard,
     ) -> HttpResponse {
-        let inflight = self.inner.inflight.start();
+        let inflight = self.inner.metrics.request_started();
         let started = Instant::now();
         let (parts, _body) = request.into_parts();
-        let mut response = explained(self.route(&parts, conn).await, &parts);
+        let transaction = self
+            .inner
+            .settings
+            .sentry_tracing
+            .then(|| RequestTransaction::start(&parts));
+        let mut response = self.route(&parts, conn).await;
+        let status = response.status();
+        if status.is_server_error() {
+            let failure = response.extensions_mut().remove::<Failure>();
+            report::capture(&parts, status, failure.as_ref());
+        }
+        let mut response = explained(response, &parts);
+        self.inner.metrics.response(
+            metrics_method(&parts.method),
+            status.as_u16(),
+            started.elapsed(),
+        );
+        if let Some(transaction) = transaction {
+            transaction.finish(&response);
+        }
         if self.inner.draining.load(Ordering::Relaxed) {
             response
                 .headers_mut()
@@ -162,12 +184,15 @@ impl<S: SessionStore> App<S> {
         let Some(session_id) = session_id(&parts.headers) else {
             return Some(self.start_login(parts).await);
         };
-        let session = match self.inner.store.load_session(&session_id).await {
+        let session = match self.redis(self.inner.store.load_session(&session_id)).await {
             Ok(Some(session)) => session,
             Ok(None) => return Some(self.start_login(parts).await),
             Err(e) => {
-                log::error!("could not read session: {e}");
-                return Some(empty(StatusCode::SERVICE_UNAVAILABLE));
+                return Some(failed(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Dependency::Redis,
+                    format!("could not read session: {e}"),
+                ))
             }
         };
         if session.checked {
@@ -186,26 +211,43 @@ impl<S: SessionStore> App<S> {
                 log::info!("SSO no longer accepts a session's token ({status}): signing in again");
                 Some(self.start_login(parts).await)
             }
-            CheckOutcome::Failed(e) => {
-                log::error!("SSO token check failed: {e}");
-                Some(empty(StatusCode::INTERNAL_SERVER_ERROR))
-            }
+            CheckOutcome::Failed(e) => Some(failed(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Dependency::Sso,
+                format!("SSO token check failed: {e}"),
+            )),
         }
     }
 
     /// Asks the SSO about a session's token, and records a yes for the grace period.
     async fn check_token(&self, session_id: &str, token: &str) -> CheckOutcome {
-        match self.inner.sso.check_token(token).await {
+        let metrics = &self.inner.metrics;
+        match self.sso_call(self.inner.sso.check_token(token)).await {
             Outcome::Accepted(()) => {
-                if let Err(e) = self.inner.store.mark_checked(session_id).await {
+                metrics.token_check(TokenCheck::Accepted);
+                if let Err(e) = self.redis(self.inner.store.mark_checked(session_id)).await {
                     // The user is genuine; the SSO will just be asked again next time.
                     log::warn!("could not record token check: {e}");
                 }
                 CheckOutcome::Accepted
             }
-            Outcome::Rejected(status) => CheckOutcome::Rejected(status),
-            Outcome::Failed(e) => CheckOutcome::Failed(e.to_string()),
+            Outcome::Rejected(status) => {
+                metrics.token_check(TokenCheck::Rejected);
+                CheckOutcome::Rejected(status)
+            }
+            Outcome::Failed(e) => {
+                metrics.token_check(TokenCheck::Failed);
+                CheckOutcome::Failed(e.to_string())
+            }
         }
+    }
+}
+
+fn metrics_method(method: &HttpMethod) -> s3proxy_metrics::Method {
+    match *method {
+        HttpMethod::GET => s3proxy_metrics::Method::Get,
+        HttpMethod::HEAD => s3proxy_metrics::Method::Head,
+        _ => s3proxy_metrics::Method::Other,
     }
 }
 

@@ -7,8 +7,10 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use s3_streamer::{BodyError, ObjectBody};
 
+use s3proxy_metrics::InFlightGuard;
+
 use crate::conn_state::{AnsweringGuard, StreamingGuard};
-use crate::tracking::{AccessLog, InFlightGuard};
+use crate::tracking::AccessLog;
 
 enum Content {
     Empty,
@@ -21,7 +23,7 @@ enum Content {
 pub struct ResponseBody {
     content: Content,
     log: Option<AccessLog>,
-    _inflight: Option<InFlightGuard>,
+    inflight: Option<InFlightGuard>,
     _answering: Option<AnsweringGuard>,
 }
 
@@ -42,7 +44,7 @@ impl ResponseBody {
         ResponseBody {
             content,
             log: None,
-            _inflight: None,
+            inflight: None,
             _answering: None,
         }
     }
@@ -56,7 +58,7 @@ impl ResponseBody {
         // Fixed bodies cannot fail part way; only a stream has to reach its end.
         log.complete = !matches!(self.content, Content::Object(..));
         self.log = Some(log);
-        self._inflight = Some(inflight);
+        self.inflight = Some(inflight);
         self._answering = Some(answering);
     }
 
@@ -69,6 +71,14 @@ impl ResponseBody {
     fn finished(&mut self) {
         if let Some(log) = &mut self.log {
             log.complete = true;
+        }
+    }
+}
+
+impl Drop for ResponseBody {
+    fn drop(&mut self) {
+        if let (Some(log), Some(inflight)) = (&self.log, &self.inflight) {
+            inflight.body_sent(log.bytes);
         }
     }
 }

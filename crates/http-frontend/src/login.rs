@@ -13,6 +13,11 @@ use sso_client::Outcome;
 use crate::app::App;
 use crate::responses::{empty, redirect, state_expired, HttpResponse};
 use http_input::{callback_params, request_target, set_cookie, CallbackParams, Origin};
+use s3proxy_metrics::LoginStage;
+use session_store::LoginState;
+use sso_client::PkceVerifier;
+
+use crate::report::{failed, Dependency};
 
 /// States are ours (64 hex characters); anything much longer is not worth a lookup.
 const MAX_STATE_LEN: usize = 256;
@@ -39,14 +44,26 @@ impl<S: SessionStore> App<S> {
             return empty(StatusCode::BAD_REQUEST);
         };
         let state = new_state();
-        let original_url = origin.url(request_target(parts));
-        if let Err(e) = self.store().save_state(&state, &original_url).await {
-            log::error!("could not save login state: {e}");
-            return empty(StatusCode::SERVICE_UNAVAILABLE);
+        let pkce = self.settings().pkce.then(PkceVerifier::generate);
+        let login = LoginState::new(
+            origin.url(request_target(parts)),
+            pkce.as_ref().map(|v| v.as_str().to_string()),
+        );
+        if let Err(e) = self.redis(self.store().save_state(&state, &login)).await {
+            return failed(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Dependency::Redis,
+                format!("could not save login state: {e}"),
+            );
         }
-        let location = self.sso().authorize_url(&state, &origin.callback_url());
+        let location = self
+            .sso()
+            .authorize_url(&state, &origin.callback_url(), pkce.as_ref());
         match HeaderValue::from_str(&location) {
-            Ok(location) => redirect(location),
+            Ok(location) => {
+                self.metrics().login(LoginStage::Started);
+                redirect(location)
+            }
             Err(_) => empty(StatusCode::BAD_REQUEST),
         }
     }
@@ -63,44 +80,68 @@ impl<S: SessionStore> App<S> {
             return empty(StatusCode::BAD_REQUEST);
         };
         if state.len() > MAX_STATE_LEN {
+            self.metrics().login(LoginStage::Failed);
             return state_expired();
         }
-        let original_url = match self.store().load_state(&state).await {
-            Ok(Some(url)) => url,
-            Ok(None) => return state_expired(),
+        let login = match self.redis(self.store().load_state(&state)).await {
+            Ok(Some(login)) => login,
+            Ok(None) => {
+                self.metrics().login(LoginStage::Failed);
+                return state_expired();
+            }
             Err(e) => {
-                log::error!("could not read login state: {e}");
-                return empty(StatusCode::SERVICE_UNAVAILABLE);
+                return failed(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Dependency::Redis,
+                    format!("could not read login state: {e}"),
+                )
             }
         };
         // The URL was built from the Host of whoever started the login, which anyone can
         // forge: a sign-in only ever returns to the origin it completes on.
-        if !origin.is_origin_of(&original_url) {
+        if !origin.is_origin_of(&login.original_url) {
             log::warn!("login state points to another origin than its callback: refused");
+            self.metrics().login(LoginStage::Failed);
             return empty(StatusCode::BAD_REQUEST);
         }
-        let token = match self
-            .sso()
-            .exchange_code(&code, &origin.callback_url())
-            .await
-        {
+        // A sign-in started without PKCE (PKCE off, or by a Python instance during the
+        // switch-over) is finished without it.
+        let pkce = login.pkce_verifier.map(PkceVerifier::from_saved);
+        let exchanged = self
+            .sso_call(
+                self.sso()
+                    .exchange_code(&code, &origin.callback_url(), pkce.as_ref()),
+            )
+            .await;
+        let token = match exchanged {
             Outcome::Accepted(token) => token,
             Outcome::Rejected(status) => {
                 log::info!("SSO refused the authorization code ({status})");
+                self.metrics().login(LoginStage::Failed);
                 return empty(StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN));
             }
             Outcome::Failed(e) => {
-                log::error!("SSO token exchange failed: {e}");
-                return empty(StatusCode::INTERNAL_SERVER_ERROR);
+                self.metrics().login(LoginStage::Failed);
+                return failed(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Dependency::Sso,
+                    format!("SSO token exchange failed: {e}"),
+                );
             }
         };
         // Always a new id: one the client brought could have been planted (fixation).
         let session_id = new_session_id();
-        if let Err(e) = self.store().save_session(&session_id, &token.0).await {
-            log::error!("could not save session: {e}");
-            return empty(StatusCode::SERVICE_UNAVAILABLE);
+        if let Err(e) = self
+            .redis(self.store().save_session(&session_id, &token.0))
+            .await
+        {
+            return failed(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Dependency::Redis,
+                format!("could not save session: {e}"),
+            );
         }
-        let Ok(location) = HeaderValue::from_str(&original_url) else {
+        let Ok(location) = HeaderValue::from_str(&login.original_url) else {
             log::error!("stored original URL is not a valid Location");
             return empty(StatusCode::BAD_REQUEST);
         };
@@ -110,14 +151,17 @@ impl<S: SessionStore> App<S> {
             self.settings().cookie_samesite,
             SystemTime::now(),
         );
+        let Ok(cookie) = HeaderValue::from_str(&cookie) else {
+            return failed(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Dependency::Proxy,
+                "the session cookie is not a valid header value".into(),
+            );
+        };
         let mut response = redirect(location);
-        match HeaderValue::from_str(&cookie) {
-            Ok(cookie) => {
-                response.headers_mut().insert(header::SET_COOKIE, cookie);
-                response
-            }
-            Err(_) => empty(StatusCode::INTERNAL_SERVER_ERROR),
-        }
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+        self.metrics().login(LoginStage::Completed);
+        response
     }
 }
 

@@ -81,7 +81,7 @@ where
     log::info!(
         "shutting down: no new connections; {} response(s) in flight, open connections \
          drain for {:?} after their last response",
-        app.inflight().count(),
+        app.metrics().in_flight(),
         app.settings().drain_window()
     );
     connections.close();
@@ -91,7 +91,7 @@ where
     {
         log::warn!(
             "shutdown timeout reached: cutting {} response(s) still in flight",
-            app.inflight().count()
+            app.metrics().in_flight()
         );
         let _ = phase_tx.send(Phase::Stopped);
         let _ = tokio::time::timeout(CLOSE_GRACE, connections.wait()).await;

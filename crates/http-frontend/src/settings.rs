@@ -32,6 +32,12 @@ pub struct FrontendSettings {
     pub forwarded_hops: usize,
     /// Sent as `Content-Security-Policy` on object responses (200 and 206).
     pub content_security_policy: Option<HeaderValue>,
+    /// PKCE (RFC 7636, S256) on every sign-in. Off for an SSO that refuses unknown
+    /// parameters, or while instances that do not know PKCE finish sign-ins started here.
+    pub pkce: bool,
+    /// Start a Sentry performance transaction per request (sampled by the Sentry
+    /// client); off, requests cost nothing on Sentry's account.
+    pub sentry_tracing: bool,
 }
 
 /// After SIGTERM, connections opened before it stay this long after their last response
@@ -51,6 +57,8 @@ impl FrontendSettings {
             max_connections: 10_000,
             forwarded_hops: 1,
             content_security_policy: None,
+            pkce: true,
+            sentry_tracing: false,
         }
     }
 

@@ -22,6 +22,41 @@ fn date(headers: &HeaderMap, name: HeaderName) -> Option<SystemTime> {
     text(headers, name).and_then(|v| httpdate::parse_http_date(v.trim()).ok())
 }
 
+/// What an `If-Range` asks (RFC 9110 §13.1.5): send the range only if the object is
+/// still the one the client has part of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfRange {
+    /// A strong entity tag, as sent (quotes included).
+    Tag(String),
+    /// The `Last-Modified` the client saw.
+    Date(SystemTime),
+    /// A weak tag, or no valid value: the range cannot be trusted, so it is ignored.
+    Unusable,
+}
+
+/// The `If-Range` header, if there is one.
+pub fn if_range(headers: &HeaderMap) -> Option<IfRange> {
+    let value = headers.get(header::IF_RANGE)?;
+    let Ok(value) = value.to_str().map(str::trim) else {
+        return Some(IfRange::Unusable);
+    };
+    Some(if is_strong_tag(value) {
+        IfRange::Tag(value.to_string())
+    } else if let Ok(date) = httpdate::parse_http_date(value) {
+        IfRange::Date(date)
+    } else {
+        IfRange::Unusable
+    })
+}
+
+/// `"..."` with no quote inside: a strong entity tag (a weak one starts with `W/`).
+fn is_strong_tag(value: &str) -> bool {
+    value.len() >= 2
+        && value.starts_with('"')
+        && value.ends_with('"')
+        && !value[1..value.len() - 1].contains('"')
+}
+
 /// Reads the four conditional headers.
 pub fn conditions(headers: &HeaderMap) -> Conditions {
     Conditions {
@@ -35,6 +70,26 @@ pub fn conditions(headers: &HeaderMap) -> Conditions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn if_range_is_a_strong_tag_a_date_or_unusable() {
+        let read = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::IF_RANGE, v.parse().unwrap());
+            if_range(&h)
+        };
+        assert_eq!(read("\"abc\""), Some(IfRange::Tag("\"abc\"".into())));
+        assert_eq!(
+            read("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(IfRange::Date(
+                SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(784111777)
+            ))
+        );
+        for unusable in ["W/\"abc\"", "abc", "\"a\"b\"", "\"", "yesterday", ""] {
+            assert_eq!(read(unusable), Some(IfRange::Unusable), "{unusable:?}");
+        }
+        assert_eq!(if_range(&HeaderMap::new()), None);
+    }
 
     #[test]
     fn reads_tags_and_valid_dates_only() {

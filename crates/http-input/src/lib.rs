@@ -6,7 +6,7 @@
 //! - [`session_id`] and [`set_cookie`]: the `assets_session_id` cookie;
 //! - [`usable_range`]: which `Range` headers are worth forwarding;
 //! - [`conditions`]: `If-None-Match`, `If-Match`, `If-Modified-Since`,
-//!   `If-Unmodified-Since`;
+//!   `If-Unmodified-Since`; [`if_range`]: `If-Range`;
 //! - [`Origin`] and [`request_target`]: the scheme, host and target the browser used,
 //!   for building redirect URLs that cannot be used for header injection, and
 //!   [`Origin::is_origin_of`], the check that a login returns only to its own origin;
@@ -36,7 +36,7 @@ mod range;
 
 pub use callback::{callback_params, CallbackParams, MAX_CODE_BYTES};
 pub use client_address::client_address;
-pub use conditional::{conditions, Conditions};
+pub use conditional::{conditions, if_range, Conditions, IfRange};
 pub use cookies::{session_id, set_cookie, SameSite, SESSION_COOKIE, SESSION_COOKIE_MAX_AGE};
 pub use key::{check_key, decode_path, guard, KeyError};
 pub use origin::{request_target, BadHost, Origin};

@@ -1,0 +1,164 @@
+//! The configuration mapped onto each part's settings, and the parts run together.
+
+use http_frontend::{App, FrontendSettings, HeaderValue, SameSite};
+use s3_streamer::{S3Settings, S3Streamer, StaticKeys};
+use s3proxy_config::{Config, RedisTarget, SentryConfig};
+use session_store::{AnyStore, MemoryStore, RedisSettings, RedisStore, StoreTtls};
+use sso_client::{SsoClient, SsoSettings};
+use telemetry::SentrySettings;
+
+use crate::signals::{shutdown_broadcast, stopped};
+use crate::trust;
+
+pub fn sentry_settings(sentry: &SentryConfig) -> SentrySettings {
+    SentrySettings {
+        dsn: sentry.dsn.clone(),
+        release: concat!("s3proxy@", env!("CARGO_PKG_VERSION")).into(),
+        environment: sentry.environment.clone(),
+        traces_sample_rate: if sentry.enable_tracing {
+            sentry.traces_sample_rate
+        } else {
+            0.0
+        },
+        ecs_metadata_uri: sentry.ecs_metadata_uri.clone(),
+    }
+}
+
+/// The connection cap when `MAX_CONNECTIONS` is unset: half the file descriptors, after
+/// raising the soft limit to the hard one. The other half is for S3, Redis and SSO
+/// connections and the process's own files.
+fn default_max_connections() -> usize {
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(e) => {
+            log::warn!("cannot read or raise the file descriptor limit: {e}");
+            rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft)
+        }
+    };
+    usize::try_from(limit / 2).unwrap_or(usize::MAX).max(1)
+}
+
+fn store(config: &Config, tls_roots: &Option<Vec<Vec<u8>>>) -> Result<AnyStore, String> {
+    let ttls = StoreTtls {
+        checked: config.sso_token_check_grace_period,
+        ..StoreTtls::default()
+    };
+    Ok(match &config.redis {
+        RedisTarget::Memory => {
+            log::warn!(
+                "sessions are kept in memory (memory://): fine for one local instance, \
+                 wrong for a fleet, and lost on restart"
+            );
+            AnyStore::Memory(MemoryStore::new(ttls))
+        }
+        RedisTarget::Url(url) => {
+            let mut settings = RedisSettings::new(url.clone());
+            settings.ttls = ttls;
+            settings.timeout = config.redis_timeout;
+            settings.tls_roots = tls_roots.clone();
+            AnyStore::Redis(
+                RedisStore::new(settings)
+                    .map_err(|e| format!("REDIS_ENDPOINT/VCAP_SERVICES: {e}"))?,
+            )
+        }
+    })
+}
+
+fn sso(config: &Config) -> Result<SsoClient, String> {
+    let mut settings = SsoSettings::new(
+        config.sso_url.clone(),
+        config.sso_url_internal.clone(),
+        config.sso_client_id.clone(),
+        config.sso_client_secret.clone(),
+    );
+    settings.timeout = config.sso_timeout;
+    settings.connect_timeout = config.sso_timeout.min(settings.connect_timeout);
+    SsoClient::new(settings).map_err(|e| format!("SSO client: {e}"))
+}
+
+async fn s3(config: &Config) -> Result<S3Streamer, String> {
+    let mut settings = S3Settings::new(config.aws_region.clone(), config.bucket.clone());
+    settings.key_prefix = config.key_prefix.clone();
+    settings.response_timeout = config.s3_timeout;
+    settings.connect_timeout = config.s3_timeout.min(settings.connect_timeout);
+    settings.endpoint = config.s3_local_endpoint.clone();
+    settings.static_keys = config.aws_keys.as_ref().map(|k| StaticKeys {
+        access_key_id: k.access_key_id.clone(),
+        secret_access_key: k.secret_access_key.clone(),
+    });
+    S3Streamer::new(settings)
+        .await
+        .map_err(|e| format!("S3 client: {e}"))
+}
+
+fn frontend(config: &Config) -> Result<FrontendSettings, String> {
+    let mut frontend = FrontendSettings::new(config.healthcheck_key.clone());
+    frontend.cookie_samesite = config.cookie_samesite.map(|s| match s {
+        s3proxy_config::SameSite::None => SameSite::None,
+        s3proxy_config::SameSite::Lax => SameSite::Lax,
+        s3proxy_config::SameSite::Strict => SameSite::Strict,
+    });
+    frontend.shutdown_timeout = config.shutdown_timeout;
+    frontend.client_idle_timeout = config.client_idle_timeout;
+    frontend.header_read_timeout = config.header_read_timeout;
+    frontend.keepalive_timeout = config.keepalive_timeout;
+    frontend.forwarded_hops = config.forwarded_hops;
+    frontend.max_connections = config
+        .max_connections
+        .unwrap_or_else(default_max_connections);
+    frontend.content_security_policy = config
+        .content_security_policy
+        .as_deref()
+        .map(HeaderValue::from_str)
+        .transpose()
+        .map_err(|_| "CONTENT_SECURITY_POLICY: not a valid header value".to_string())?;
+    frontend.pkce = config.sso_pkce;
+    frontend.sentry_tracing = config
+        .sentry
+        .as_ref()
+        .is_some_and(|s| s.enable_tracing && s.traces_sample_rate > 0.0);
+    Ok(frontend)
+}
+
+/// Builds every part, listens, and serves until SIGTERM or SIGINT.
+pub async fn run(config: Config) -> Result<(), String> {
+    let tls_roots = trust::roots_with_ssl_cert_file()?;
+    let app = App::new(
+        store(&config, &tls_roots)?,
+        sso(&config)?,
+        s3(&config).await?,
+        frontend(&config)?,
+    );
+    let listener = http_frontend::bind(config.port)
+        .await
+        .map_err(|e| format!("PORT: cannot listen on port {}: {e}", config.port))?;
+    let metrics_listener = match config.metrics_port {
+        None => None,
+        Some(port) => Some(
+            http_frontend::bind(port)
+                .await
+                .map_err(|e| format!("METRICS_PORT: cannot listen on port {port}: {e}"))?,
+        ),
+    };
+    log::info!(
+        "s3proxy listening on port {} for bucket {:?} (prefix {:?}){}",
+        config.port,
+        config.bucket,
+        config.key_prefix,
+        config
+            .metrics_port
+            .map(|p| format!("; metrics on port {p}"))
+            .unwrap_or_default()
+    );
+    let shutdown = shutdown_broadcast();
+    if let Some(listener) = metrics_listener {
+        tokio::spawn(http_frontend::serve_metrics(
+            listener,
+            app.metrics().clone(),
+            stopped(shutdown.clone()),
+        ));
+    }
+    http_frontend::serve(listener, app, stopped(shutdown))
+        .await
+        .map_err(|e| format!("server failed: {e}"))
+}
