@@ -1,7 +1,6 @@
 //! A headless Chromium behind its own chromedriver, with a fresh profile and download
 //! folder; everything it started is stopped when it is dropped, even on a failure.
 
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -63,8 +62,8 @@ impl Chromium {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            // Its own group, so that the drop can kill Chromium with it.
-            .process_group(0)
+            // In the test's process group, so that `cargo xtask test` stopping a run that
+            // overran stops the browser too.
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run chromedriver: {e}"));
         let mut browser = Chromium {

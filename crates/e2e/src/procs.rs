@@ -1,6 +1,6 @@
 //! Stopping a process and everything it started (chromedriver and its Chromium).
 
-/// SIGKILLs `root`, its descendants and its process group.
+/// SIGKILLs `root` and its descendants.
 ///
 /// Chromium's helpers are children of the browser, which is a child of chromedriver;
 /// killing chromedriver alone would leave them running. The tree is collected before
@@ -20,21 +20,12 @@ pub fn kill_tree(root: u32) {
         i += 1;
     }
     for pid in pids {
-        signal(pid as libc::pid_t);
-    }
-    // chromedriver was started as a group leader: anything of its group that escaped
-    // the tree (a double fork) goes too.
-    if let Ok(group) = libc::pid_t::try_from(root) {
-        signal(-group);
-    }
-}
-
-fn signal(target: libc::pid_t) {
-    // Never 0 or -1 (the caller's group, every process): only what we started.
-    if target != 0 && target != -1 {
-        // SAFETY: kill(2) has no memory effects.
-        unsafe {
-            libc::kill(target, libc::SIGKILL);
+        // Only positive pids: 0 and negative ones would name whole groups.
+        if let Ok(pid @ 1..) = libc::pid_t::try_from(pid) {
+            // SAFETY: kill(2) has no memory effects.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
         }
     }
 }
