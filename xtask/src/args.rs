@@ -19,9 +19,9 @@ tasks:
                                 --docker: `docker compose up --build` instead
   down                          stop what `up --detach` started
   compose [--] <args>...        docker compose -f compose/compose.yaml <args>
-  test [--only <step>]...       the project's checks, in order: fmt, clippy, doc, test, fuzz,
-                                smoke, bench (quick), compose (--only runs the steps named,
-                                e.g. --only smoke)
+  test [--only <step>]...       the project's checks, in order: fmt, clippy, doc, test, e2e
+                                (browser journeys), fuzz, smoke, bench (quick), compose
+                                (--only runs the steps named, e.g. --only smoke)
   smoke                         start the local stack, sign in through the SSO mock, fetch
                                 objects, stop the stack
   bench [--quick] [--rust-log <filter>]

@@ -5,11 +5,11 @@ use std::process::Command;
 
 use crate::bench::{self, BenchOptions};
 use crate::workspace::{self, on_path};
-use crate::{engine, signals, smoke, Result};
+use crate::{e2e, engine, signals, smoke, Result};
 
 /// The steps, in the order they run (and the names `--only` accepts).
-pub const STEP_NAMES: [&str; 8] = [
-    "fmt", "clippy", "doc", "test", "fuzz", "smoke", "bench", "compose",
+pub const STEP_NAMES: [&str; 9] = [
+    "fmt", "clippy", "doc", "test", "e2e", "fuzz", "smoke", "bench", "compose",
 ];
 
 /// Seconds each fuzz target runs for in the `fuzz` step.
@@ -58,7 +58,11 @@ fn describe(step: &str) -> &'static str {
         "fmt" => "formatting (cargo fmt --check)",
         "clippy" => "lints (cargo clippy, warnings denied)",
         "doc" => "documentation (cargo doc, warnings denied)",
-        "test" => "unit, integration and doc tests (cargo test --workspace)",
+        "test" => "unit, integration and doc tests (cargo test --workspace --exclude e2e)",
+        "e2e" => {
+            "the browser journeys in a headless Chromium (cargo test -p e2e, after building \
+             s3proxy; needs chromium, chromium-driver and ffmpeg)"
+        }
         "fuzz" => "each fuzz target briefly from its seeds (bash fuzz/run.sh 10)",
         "smoke" => "the local stack end to end (cargo xtask smoke)",
         "bench" => {
@@ -84,7 +88,9 @@ fn step(name: &str) -> Result<Outcome> {
         "doc" => cargo
             .args(["doc", "--workspace", "--no-deps"])
             .env("RUSTDOCFLAGS", "-D warnings"),
-        "test" => cargo.args(["test", "--workspace"]),
+        // The browser journeys run in their own step: without Chromium, this one still runs.
+        "test" => cargo.args(["test", "--workspace", "--exclude", "e2e"]),
+        "e2e" => return e2e::run().map(|()| Outcome::Passed),
         "fuzz" => return fuzz(),
         "smoke" => return smoke::run().map(|()| Outcome::Passed),
         // No speed assertion: CI machines are noisy; this proves the benchmark runs.

@@ -9,6 +9,7 @@ mod build;
 mod checks;
 mod devenv;
 mod down;
+mod e2e;
 mod engine;
 mod form;
 mod http;

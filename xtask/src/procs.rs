@@ -90,6 +90,20 @@ pub fn signal(pid: u32, signal: i32) -> std::io::Result<()> {
     }
 }
 
+/// killpg(2): `signal` to every process of the group `group` leads.
+pub fn signal_group(group: u32, signal: i32) {
+    let Ok(group) = libc::pid_t::try_from(group) else {
+        return;
+    };
+    // 0 would be xtask's own group, 1 init's.
+    if group > 1 {
+        // SAFETY: killpg has no memory effects.
+        unsafe {
+            libc::killpg(group, signal);
+        }
+    }
+}
+
 /// Stops processes: SIGTERM to all, up to `grace` for them to exit, then SIGKILL.
 /// Returns the pids of those that did not exit, even after SIGKILL.
 pub fn stop(pids: &[u32], grace: Duration) -> Vec<u32> {
