@@ -64,7 +64,7 @@ fn store(config: &Config, tls_roots: &Option<Vec<Vec<u8>>>) -> Result<AnyStore, 
     })
 }
 
-fn sso(config: &Config) -> Result<SsoClient, String> {
+fn sso(config: &Config, tls_roots: &Option<Vec<Vec<u8>>>) -> Result<SsoClient, String> {
     let mut settings = SsoSettings::new(
         config.sso_url.clone(),
         config.sso_url_internal.clone(),
@@ -73,6 +73,7 @@ fn sso(config: &Config) -> Result<SsoClient, String> {
     );
     settings.timeout = config.sso_timeout;
     settings.connect_timeout = config.sso_timeout.min(settings.connect_timeout);
+    settings.tls_roots = tls_roots.clone();
     SsoClient::new(settings).map_err(|e| format!("SSO client: {e}"))
 }
 
@@ -125,7 +126,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     let tls_roots = trust::roots_with_ssl_cert_file()?;
     let app = App::new(
         store(&config, &tls_roots)?,
-        sso(&config)?,
+        sso(&config, &tls_roots)?,
         s3(&config).await?,
         frontend(&config)?,
     );

@@ -21,6 +21,8 @@ pub struct SsoSettings {
     pub timeout: Duration,
     /// Bound on establishing a connection.
     pub connect_timeout: Duration,
+    /// DER certificates of the authorities to trust for https; `None`: the system's.
+    pub tls_roots: Option<Vec<Vec<u8>>>,
 }
 
 impl SsoSettings {
@@ -39,6 +41,7 @@ impl SsoSettings {
             client_secret: client_secret.into(),
             timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(3),
+            tls_roots: None,
         }
     }
 }
@@ -125,7 +128,16 @@ pub struct SsoClient {
 
 impl SsoClient {
     pub fn new(settings: SsoSettings) -> Result<SsoClient, SsoError> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(roots) = &settings.tls_roots {
+            let certificates = roots
+                .iter()
+                .map(|der| reqwest::Certificate::from_der(der))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| SsoError::Client(e.to_string()))?;
+            builder = builder.tls_certs_only(certificates);
+        }
+        let http = builder
             .timeout(settings.timeout)
             .connect_timeout(settings.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
