@@ -8,7 +8,8 @@
 //! the folder by hand, `Content-Range: bytes */<size>` on 416, and ranged HEAD.
 //!
 //! For tests of clients there are a request counter, a switch that makes the server
-//! stop answering, and a cap on download speed.
+//! stop answering, a cap on download speed, and temporary credentials whose session
+//! token is checked and which expire ([`S3Server::temporary_credentials`]).
 //!
 //! Note that ETags are MD5 sums which s3s-fs computes by reading the whole file on
 //! every GET and HEAD of a file that was not uploaded through the server, before the
@@ -53,6 +54,7 @@ mod backend;
 mod config;
 mod content_type;
 mod gaps;
+mod keys;
 mod preconditions;
 mod server;
 mod service;
@@ -60,5 +62,5 @@ mod stored_headers;
 mod throttle;
 
 pub use config::S3Config;
-pub use server::S3Server;
+pub use server::{S3Server, TemporaryCredentials};
 pub use stored_headers::StoredHeaders;

@@ -1,10 +1,10 @@
 //! Running the server: folders, listener, connections, stop.
 
 use crate::backend::Backend;
+use crate::keys::Keys;
 use crate::service::{self, Switches};
 use crate::{S3Config, StoredHeaders};
 
-use s3s::auth::SimpleAuth;
 use s3s::service::{S3Service, S3ServiceBuilder};
 
 use hyper::server::conn::http1;
@@ -19,6 +19,25 @@ use std::sync::Arc;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
+
+/// Adds temporary credentials to a running [`S3Server`]. Cheap to clone.
+#[derive(Clone)]
+pub struct TemporaryCredentials(Keys);
+
+impl TemporaryCredentials {
+    /// Requests signed with `access_key` must carry `session_token`, signed; from
+    /// `expires` on they are refused with `ExpiredToken`.
+    pub fn add(
+        &self,
+        access_key: &str,
+        secret_key: &str,
+        session_token: &str,
+        expires: std::time::SystemTime,
+    ) {
+        self.0
+            .add_temporary(access_key, secret_key, session_token, expires);
+    }
+}
 
 /// A running S3-compatible server; see the [crate docs](crate).
 pub struct S3Server {
@@ -43,8 +62,9 @@ impl S3Server {
     /// Starts on `addr`, for when loopback is not enough (the binary's `--bind`).
     pub async fn start_on_addr(addr: SocketAddr, config: S3Config) -> io::Result<S3Server> {
         create_folders(&config)?;
-        let s3 = s3_service(&config)?;
-        let switches = Arc::new(Switches::default());
+        let keys = Keys::new(&config.access_key, &config.secret_key);
+        let s3 = s3_service(&config, &keys)?;
+        let switches = Arc::new(Switches::new(keys.clone()));
         switches.set_throttle(config.throttle_bytes_per_sec);
 
         let listener = TcpListener::bind(addr).await?;
@@ -101,6 +121,12 @@ impl S3Server {
         crate::stored_headers::write(&self.root, bucket, key, headers)
     }
 
+    /// Where temporary credentials (as STS issues them) are added while the server
+    /// runs; a handle to give to whatever issues them.
+    pub fn temporary_credentials(&self) -> TemporaryCredentials {
+        TemporaryCredentials(self.switches.keys().clone())
+    }
+
     /// HTTP requests received so far, counted before authentication.
     pub fn request_count(&self) -> usize {
         self.switches.request_count()
@@ -146,13 +172,10 @@ fn create_folders(config: &S3Config) -> io::Result<()> {
     Ok(())
 }
 
-fn s3_service(config: &S3Config) -> io::Result<S3Service> {
+fn s3_service(config: &S3Config, keys: &Keys) -> io::Result<S3Service> {
     let mut builder = S3ServiceBuilder::new(Backend::new(&config.root)?);
     // SigV4 is checked with the region the client signed for, whatever it is.
-    builder.set_auth(SimpleAuth::from_single(
-        config.access_key.clone(),
-        config.secret_key.clone(),
-    ));
+    builder.set_auth(keys.clone());
     Ok(builder.build())
 }
 

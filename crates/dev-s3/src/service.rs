@@ -1,6 +1,7 @@
 //! What happens to each HTTP request around s3s: counting, the hang switch,
 //! logging, throttled bodies.
 
+use crate::keys::{Keys, TokenProblem};
 use crate::throttle::ThrottledBody;
 
 use s3s::service::S3Service;
@@ -13,16 +14,29 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// The switches a test flips while the server runs.
-#[derive(Debug, Default)]
+/// The switches a test flips while the server runs, and the keys it accepts.
 pub struct Switches {
     requests: AtomicUsize,
     hang: AtomicBool,
     /// Bytes per second; 0 means no limit.
     throttle: AtomicU64,
+    keys: Keys,
 }
 
 impl Switches {
+    pub(crate) fn new(keys: Keys) -> Switches {
+        Switches {
+            requests: AtomicUsize::new(0),
+            hang: AtomicBool::new(false),
+            throttle: AtomicU64::new(0),
+            keys,
+        }
+    }
+
+    pub(crate) fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
     pub fn request_count(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
     }
@@ -59,6 +73,12 @@ pub async fn handle(
     }
 
     let started = Instant::now();
+    // s3s checks the signature, which covers the token; whether the token is the one
+    // issued with the key, and still valid, is checked here.
+    if let Err(problem) = switches.keys.check_token(req.headers()) {
+        log::info!("{method} {path} -> 403 ({problem:?} session token)");
+        return Ok(token_refused(problem));
+    }
     let mut resp = match s3.call(req.map(Body::from)).await {
         Ok(resp) => resp,
         Err(err) => return Err(err.into()),
@@ -71,6 +91,27 @@ pub async fn handle(
     );
     let rate = switches.throttle();
     Ok(resp.map(|body| ThrottledBody::new(body, rate)))
+}
+
+/// S3's answer to a request whose session token is wrong or expired.
+fn token_refused(problem: TokenProblem) -> Response<ThrottledBody<Body>> {
+    let (code, message) = match problem {
+        TokenProblem::Invalid => (
+            "InvalidToken",
+            "The provided token is malformed or otherwise invalid.",
+        ),
+        TokenProblem::Expired => ("ExpiredToken", "The provided token has expired."),
+    };
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    );
+    let mut resp = Response::new(ThrottledBody::new(Body::from(xml), None));
+    *resp.status_mut() = StatusCode::FORBIDDEN;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/xml"),
+    );
+    resp
 }
 
 /// s3s always answers HEAD with 200 (it ignores the status an `S3` implementation
@@ -115,7 +156,7 @@ mod tests {
 
     #[test]
     fn throttle_zero_means_off() {
-        let s = Switches::default();
+        let s = Switches::new(Keys::new("a", "b"));
         s.set_throttle(Some(0));
         assert_eq!(s.throttle(), None);
         s.set_throttle(Some(5));
