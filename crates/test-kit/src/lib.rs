@@ -17,20 +17,24 @@
 //! ```
 
 mod browser;
+mod ecs_credentials;
 mod ports;
 mod proxy;
 pub mod raw;
 mod recorder;
 mod redis_server;
 mod stack;
+mod stale_connections;
 mod test_ca;
 
 pub use browser::{Browser, Page};
 pub use dev_s3::StoredHeaders;
+pub use ecs_credentials::EcsCredentials;
 pub use ports::free_port;
 pub use proxy::Proxy;
 pub use raw::{raw_exchange, raw_exchange_bytes, raw_get, RawResponse};
 pub use recorder::{Recorded, Recorder};
 pub use redis_server::{RedisOptions, RedisServer};
 pub use stack::{Stack, StackBuilder, BUCKET, HEALTHCHECK_KEY, S3_ACCESS_KEY, S3_SECRET_KEY};
+pub use stale_connections::StaleConnections;
 pub use test_ca::TestCa;
