@@ -1,28 +1,41 @@
-//! The object's bytes as an `http_body::Body`.
+//! The object's bytes as an `http_body::Body`: hyper's body from S3, passed on frame by
+//! frame, nothing buffered beyond what hyper read.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+
+use crate::transport::StreamGuard;
 
 /// S3 stopped sending the body part way (connection lost, timeout).
 #[derive(Debug, thiserror::Error)]
 #[error("S3 body failed: {0}")]
 pub struct BodyError(String);
 
-/// The body of an object, streamed from S3 as it is read.
-pub struct ObjectBody(SdkBody);
+/// The body of an object, streamed from S3 as it is read. Dropping it closes the S3
+/// connection (unless the body was read to its end, when the connection is reused).
+pub struct ObjectBody {
+    incoming: Option<Incoming>,
+    _stream: Option<StreamGuard>,
+}
 
 impl ObjectBody {
-    pub(crate) fn new(body: SdkBody) -> ObjectBody {
-        ObjectBody(body)
+    pub(crate) fn new(incoming: Incoming, stream: StreamGuard) -> ObjectBody {
+        ObjectBody {
+            incoming: Some(incoming),
+            _stream: Some(stream),
+        }
     }
 
     /// An empty body (for HEAD).
     pub fn empty() -> ObjectBody {
-        ObjectBody(SdkBody::empty())
+        ObjectBody {
+            incoming: None,
+            _stream: None,
+        }
     }
 }
 
@@ -34,27 +47,21 @@ impl Body for ObjectBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        Pin::new(&mut self.0)
-            .poll_frame(cx)
-            .map_err(|e| BodyError(error_chain(e.as_ref())))
+        match &mut self.incoming {
+            None => Poll::Ready(None),
+            Some(incoming) => Pin::new(incoming)
+                .poll_frame(cx)
+                .map_err(|e| BodyError(e.to_string())),
+        }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.0.is_end_stream()
+        self.incoming.as_ref().is_none_or(Body::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        Body::size_hint(&self.0)
+        self.incoming
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
     }
-}
-
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    message
 }

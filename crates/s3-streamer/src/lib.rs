@@ -1,18 +1,21 @@
 //! S3 objects as HTTP responses: status, the headers worth passing on, and the body as a
 //! stream.
 //!
-//! [`S3Streamer`] wraps the official AWS SDK client (static keys or the default credential
-//! chain, IMDSv2 included; a custom endpoint with path-style addressing for MinIO and
-//! friends). [`S3Streamer::fetch`] runs a GetObject (or HeadObject) with the client's
-//! `Range` and conditional headers and returns an [`ObjectResponse`]: the status (200 or
-//! 206), the pass-through headers ([`PASS_THROUGH_HEADERS`]) and an [`ObjectBody`] that
-//! implements [`http_body::Body`] and streams with backpressure — nothing is buffered
-//! beyond the chunk in flight, and dropping the body closes the S3 connection. S3's
-//! answers that are not an object map onto [`FetchError`], whose
-//! [`status`](FetchError::status) is what a proxy should answer.
+//! [`S3Streamer::fetch`] sends a GetObject (or HeadObject) with the client's `Range` and
+//! conditional headers and returns an [`ObjectResponse`]: the status (200 or 206), the
+//! pass-through headers ([`PASS_THROUGH_HEADERS`]) and an [`ObjectBody`] that implements
+//! [`http_body::Body`] and streams with backpressure — nothing is buffered beyond what
+//! the connection read, and dropping the body closes the S3 connection. S3's answers
+//! that are not an object map onto [`FetchError`], whose [`status`](FetchError::status)
+//! is what a proxy should answer.
 //!
-//! Response checksum validation runs only when S3 requires it: validating costs CPU on
-//! every byte and could only fail after the bytes have gone to the client anyway.
+//! The official AWS crates do what they are good at, and no more: `aws-config` finds
+//! credentials (static keys, or the default chain: environment, profile, web identity,
+//! ECS task role, IMDSv2), cached here and refreshed before they expire by one request
+//! at a time; the SDK's endpoint rules resolve the bucket's URL once (virtual-hosted on
+//! AWS, path style for a custom endpoint such as MinIO); `aws-sigv4` signs each request.
+//! The request itself goes out on this crate's own pooled hyper client — the SDK's
+//! per-request orchestrator cost more CPU than the rest of a proxied request.
 //!
 //! ```no_run
 //! use s3_streamer::{Method, ObjectRequest, S3Settings, S3Streamer};
@@ -32,13 +35,19 @@
 //! # }
 //! ```
 
+mod answer;
 mod body;
-mod client;
+mod credentials;
 mod error;
-mod http_client;
+mod location;
 mod request;
+mod settings;
+mod signing;
+mod streamer;
+mod transport;
 
 pub use body::{BodyError, ObjectBody};
-pub use client::{S3Settings, S3Streamer, StaticKeys};
 pub use error::FetchError;
 pub use request::{Method, ObjectRequest, ObjectResponse, PASS_THROUGH_HEADERS};
+pub use settings::{S3Settings, StaticKeys};
+pub use streamer::S3Streamer;
