@@ -174,7 +174,9 @@ impl RedisStore {
         if let Some(current) = self.shared.get() {
             return Ok(current);
         }
-        let pooled = self.pool.get().await.map_err(pool_error)?;
+        // Boxed: the pool's future is kilobytes, and every operation's future would carry
+        // that space for a step taken only when the connection is (re)opened.
+        let pooled = Box::pin(self.pool.get()).await.map_err(pool_error)?;
         Ok(self
             .shared
             .install(deadpool_redis::Connection::take(pooled)))
