@@ -126,15 +126,13 @@ impl<S: SessionStore> App<S> {
                 .headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
-        let log = AccessLog {
+        let log = AccessLog::enabled().then(|| AccessLog {
             client: client_address(&parts.headers, self.inner.settings.forwarded_hops, peer),
             method: parts.method.clone(),
-            path: parts.uri.path().to_string(),
-            status: response.status().as_u16(),
-            bytes: 0,
+            uri: parts.uri.clone(),
+            status: status.as_u16(),
             started,
-            complete: false,
-        };
+        });
         response.body_mut().track(log, inflight, answering);
         response
     }
@@ -161,18 +159,20 @@ impl<S: SessionStore> App<S> {
             return empty(StatusCode::BAD_REQUEST);
         };
         // On the decoded key, so no encoding of the path reaches an object of that name.
+        // The two large branches are boxed: hyper moves the request's future (and each
+        // level moves the one it awaits) by value, and inline they made it kilobytes.
         if key == CALLBACK_PATH[1..] {
-            return self.callback(parts).await;
+            return Box::pin(self.callback(parts)).await;
         }
         // Exactly the healthcheck object, and nothing else, skips the login.
         if key == self.inner.settings.healthcheck_key {
-            return self.proxy(parts, method, &key, conn).await;
+            return Box::pin(self.proxy(parts, method, &key, conn)).await;
         }
         if let Some(refusal) = self.check_session(parts).await {
             return refusal;
         }
         match guard(&key) {
-            Ok(key) => self.proxy(parts, method, key, conn).await,
+            Ok(key) => Box::pin(self.proxy(parts, method, key, conn)).await,
             Err(_) => empty(StatusCode::NOT_FOUND),
         }
     }

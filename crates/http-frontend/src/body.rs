@@ -19,9 +19,13 @@ enum Content {
 }
 
 /// A response body that also finishes the response's bookkeeping when it is done or
-/// dropped: the access log line, the in-flight count and the connection's idle clock.
+/// dropped: the access log line, the metrics, the connection's idle clock.
 pub struct ResponseBody {
     content: Content,
+    /// Body bytes sent so far.
+    bytes: u64,
+    /// The body reached its end (a stream cut short leaves this false).
+    complete: bool,
     log: Option<AccessLog>,
     inflight: Option<InFlightGuard>,
     _answering: Option<AnsweringGuard>,
@@ -41,8 +45,12 @@ impl ResponseBody {
     }
 
     fn new(content: Content) -> ResponseBody {
+        // Fixed bodies cannot fail part way; only a stream has to reach its end.
+        let complete = !matches!(content, Content::Object(..));
         ResponseBody {
             content,
+            bytes: 0,
+            complete,
             log: None,
             inflight: None,
             _answering: None,
@@ -51,34 +59,31 @@ impl ResponseBody {
 
     pub(crate) fn track(
         &mut self,
-        mut log: AccessLog,
+        log: Option<AccessLog>,
         inflight: InFlightGuard,
         answering: AnsweringGuard,
     ) {
-        // Fixed bodies cannot fail part way; only a stream has to reach its end.
-        log.complete = !matches!(self.content, Content::Object(..));
-        self.log = Some(log);
+        self.log = log;
         self.inflight = Some(inflight);
         self._answering = Some(answering);
     }
 
     fn count(&mut self, bytes: usize) {
-        if let Some(log) = &mut self.log {
-            log.bytes += bytes as u64;
-        }
+        self.bytes += bytes as u64;
     }
 
     fn finished(&mut self) {
-        if let Some(log) = &mut self.log {
-            log.complete = true;
-        }
+        self.complete = true;
     }
 }
 
 impl Drop for ResponseBody {
     fn drop(&mut self) {
-        if let (Some(log), Some(inflight)) = (&self.log, &self.inflight) {
-            inflight.body_sent(log.bytes);
+        if let Some(inflight) = &self.inflight {
+            inflight.body_sent(self.bytes);
+        }
+        if let Some(log) = &self.log {
+            log.write(self.bytes, self.complete);
         }
     }
 }
