@@ -3,9 +3,9 @@
 
 use std::process::Command;
 
-use crate::bench::{self, BenchOptions};
+use crate::args::BenchOptions;
 use crate::workspace::{self, on_path};
-use crate::{e2e, engine, signals, smoke, Result};
+use crate::{bench, e2e, engine, signals, smoke, Result};
 
 /// The steps, in the order they run (and the names `--only` accepts).
 pub const STEP_NAMES: [&str; 9] = [
@@ -94,13 +94,7 @@ fn step(name: &str) -> Result<Outcome> {
         "fuzz" => return fuzz(),
         "smoke" => return smoke::run().map(|()| Outcome::Passed),
         // No speed assertion: CI machines are noisy; this proves the benchmark runs.
-        "bench" => {
-            return bench::run(&BenchOptions {
-                quick: true,
-                ..BenchOptions::default()
-            })
-            .map(|()| Outcome::Passed)
-        }
+        "bench" => return bench::run(&BenchOptions::quick()).map(|()| Outcome::Passed),
         "compose" => return compose_config(),
         other => return Err(format!("no step named {other:?}")),
     };
