@@ -74,8 +74,9 @@ pub struct UpOptions {
 
 #[derive(Debug, Clone, PartialEq, Args)]
 pub struct BenchOptions {
-    /// About a second per measurement, one repetition, smaller objects: proves the
-    /// benchmark works (CI), measures nothing worth comparing
+    /// About a second per measurement, one repetition, smaller objects, and the lighter
+    /// `bench-quick` build profile: proves the benchmark works (CI), measures nothing
+    /// worth comparing
     #[arg(long)]
     pub quick: bool,
     /// The proxy's log filter

@@ -66,7 +66,8 @@ fn describe(step: &str) -> &'static str {
         "fuzz" => "each fuzz target briefly from its seeds (bash fuzz/run.sh 10)",
         "smoke" => "the local stack end to end (cargo xtask smoke)",
         "bench" => {
-            "the benchmark in quick mode, proving it still works (cargo xtask bench --quick)"
+            "the benchmark in quick mode and the lighter bench-quick profile, proving it \
+             still works (cargo xtask bench --quick)"
         }
         "compose" => "the compose file (docker compose config -q)",
         _ => "",
