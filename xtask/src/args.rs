@@ -39,8 +39,8 @@ pub enum Task {
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// The project's checks, in order: fmt, clippy, doc, test, e2e (browser journeys),
-    /// fuzz, smoke, bench (quick), compose
+    /// The project's checks, in order: fmt, clippy, deps (unused dependencies), doc, test,
+    /// e2e (browser journeys), fuzz, smoke, bench (quick), compose
     Test {
         /// Run only these steps (repeat it, or separate them with commas)
         #[arg(
@@ -155,9 +155,9 @@ mod tests {
             );
         }
         assert_eq!(
-            parse(&["test", "--only", "fmt,smoke", "--only=doc"]),
+            parse(&["test", "--only", "fmt,smoke", "--only=deps"]),
             Ok(Some(Task::Test {
-                only: vec!["fmt".into(), "smoke".into(), "doc".into()]
+                only: vec!["fmt".into(), "smoke".into(), "deps".into()]
             }))
         );
     }

@@ -8,12 +8,16 @@ use crate::workspace::{self, on_path};
 use crate::{bench, e2e, engine, signals, smoke, Result};
 
 /// The steps, in the order they run (and the names `--only` accepts).
-pub const STEP_NAMES: [&str; 9] = [
-    "fmt", "clippy", "doc", "test", "e2e", "fuzz", "smoke", "bench", "compose",
+pub const STEP_NAMES: [&str; 10] = [
+    "fmt", "clippy", "deps", "doc", "test", "e2e", "fuzz", "smoke", "bench", "compose",
 ];
 
 /// Seconds each fuzz target runs for in the `fuzz` step.
 const FUZZ_SECONDS: &str = "10";
+
+/// The unused-dependency finder, installed at this version when another is found
+/// (known to work with the project's manifests; bump deliberately).
+const CARGO_MACHETE_VERSION: &str = "0.9.2";
 
 enum Outcome {
     Passed,
@@ -57,6 +61,7 @@ fn describe(step: &str) -> &'static str {
     match step {
         "fmt" => "formatting (cargo fmt --check)",
         "clippy" => "lints (cargo clippy, warnings denied)",
+        "deps" => "no unused dependency in any manifest (cargo machete, installed if missing)",
         "doc" => "documentation (cargo doc, warnings denied)",
         "test" => "unit, integration and doc tests (cargo test --workspace --exclude e2e)",
         "e2e" => {
@@ -86,6 +91,7 @@ fn step(name: &str) -> Result<Outcome> {
             "-D",
             "warnings",
         ]),
+        "deps" => return unused_dependencies(),
         "doc" => cargo
             .args(["doc", "--workspace", "--no-deps"])
             .env("RUSTDOCFLAGS", "-D warnings"),
@@ -110,6 +116,41 @@ fn fuzz() -> Result<Outcome> {
         .current_dir(workspace::root())
         .args(["fuzz/run.sh", FUZZ_SECONDS]);
     workspace::run(&mut command).map(|()| Outcome::Passed)
+}
+
+/// `cargo machete`: every dependency of every manifest (the fuzz crate's too) is used.
+/// It reads sources, not builds, so it takes seconds; a false positive is declared in
+/// the manifest's `[package.metadata.cargo-machete] ignored`, with the reason beside it.
+fn unused_dependencies() -> Result<Outcome> {
+    let installed = launcher::probe(
+        &mut machete(&["--version"]),
+        std::time::Duration::from_secs(20),
+    )
+    .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == CARGO_MACHETE_VERSION);
+    if !installed {
+        println!("installing cargo-machete {CARGO_MACHETE_VERSION}");
+        workspace::run(workspace::cargo().args([
+            "install",
+            "--locked",
+            "cargo-machete",
+            "--version",
+            CARGO_MACHETE_VERSION,
+        ]))?;
+    }
+    // Build folders (`target/`, `fuzz/target/`) may hold other crates' manifests.
+    workspace::run(&mut machete(&["--skip-target-dir"])).map(|()| Outcome::Passed)
+}
+
+/// `cargo machete <args>`. It reads `CARGO_PKG_NAME`, which `cargo run` set for xtask,
+/// as a sign of being run by `cargo run` rather than as `cargo machete`, and would then
+/// take `machete` for a folder to search.
+fn machete(args: &[&str]) -> Command {
+    let mut command = workspace::cargo();
+    command
+        .arg("machete")
+        .args(args)
+        .env_remove("CARGO_PKG_NAME");
+    command
 }
 
 /// `docker compose config -q`: validates the compose file; needs no engine.
