@@ -68,7 +68,9 @@ fn describe(step: &str) -> &'static str {
             "the browser journeys in a headless Chromium (cargo test -p e2e, after building \
              s3proxy; needs chromium, chromium-driver and ffmpeg)"
         }
-        "fuzz" => "each fuzz target briefly from its seeds (bash fuzz/run.sh 10)",
+        "fuzz" => {
+            "each fuzz target briefly from its seeds, on the pinned nightly (bash fuzz/run.sh 10)"
+        }
         "smoke" => "the local stack end to end (cargo xtask smoke)",
         "bench" => {
             "the benchmark in quick mode and the lighter bench-quick profile, proving it \
