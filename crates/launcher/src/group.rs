@@ -1,11 +1,10 @@
 //! Processes started together and stopped together (a stack).
 
 use std::process::ExitStatus;
-use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::pidfile::Entry;
-use crate::{Process, POLL};
+use crate::{stop_pids, Process};
 
 /// What a launcher started, in start order. Dropping it kills what still runs.
 #[derive(Debug, Default)]
@@ -58,42 +57,23 @@ impl Group {
     /// SIGTERM to each, up to `grace` for all to exit, SIGKILL to the rest; returns the
     /// names of those still running after that.
     pub(crate) fn stop_all(processes: &mut [Process], grace: Duration) -> Vec<String> {
-        for process in processes.iter_mut() {
-            let _ = process.signal(libc::SIGTERM);
-        }
-        if !wait_all(processes, grace) {
-            for process in processes.iter_mut() {
-                if process.try_wait().is_some() {
-                    continue;
-                }
-                eprintln!(
-                    "  {} (pid {}) ignored SIGTERM for {} s: SIGKILL",
-                    process.name(),
-                    process.pid(),
-                    grace.as_secs()
-                );
-                let _ = process.signal(libc::SIGKILL);
-            }
-            wait_all(processes, Duration::from_secs(2));
-        }
+        // A child that has exited is a zombie until reaped, which the pid-based stop
+        // already counts as gone: it serves our children too, reaped after.
+        let running: Vec<u32> = processes
+            .iter_mut()
+            .filter_map(|p| p.try_wait().is_none().then(|| p.pid()))
+            .collect();
+        let survivors = stop_pids(&running, grace);
         processes
             .iter_mut()
-            .filter_map(|p| p.try_wait().is_none().then(|| p.name().to_owned()))
+            .filter_map(|p| {
+                if survivors.contains(&p.pid()) {
+                    return Some(p.name().to_owned());
+                }
+                p.try_wait();
+                None
+            })
             .collect()
-    }
-}
-
-/// Waits up to `limit` for every process to exit (reaping each); true when all have.
-fn wait_all(processes: &mut [Process], limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if processes.iter_mut().all(|p| p.try_wait().is_some()) {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        sleep(POLL);
     }
 }
 
@@ -101,6 +81,8 @@ fn wait_all(processes: &mut [Process], limit: Duration) -> bool {
 mod tests {
     use super::*;
     use crate::{Lifetime, Output, Ready, Spec};
+    use std::thread::sleep;
+    use std::time::Instant;
 
     fn start(name: &str, script: &str) -> Process {
         let spec = Spec::new(name, "sh", 0, Ready::Accepts).args(["-c", script]);

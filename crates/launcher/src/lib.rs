@@ -39,7 +39,7 @@ pub use ports::{accepts, ensure_free, free_port};
 pub use probe::probe;
 pub use process::{Lifetime, Output, Process, Ready, Spec};
 pub use programs::{dev_s3, redis_server, s3proxy, sso_mock, RedisArgs, SsoMockArgs, TlsFiles};
-pub use signals::{is_alive, runs, signal, signal_group, stop_pids};
+pub use signals::{is_alive, runs, signal_group, stop_pids};
 pub use spawn_error::spawn_error;
 
 /// Failures are one readable message, naming what failed and where.

@@ -10,7 +10,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use crate::pidfile::Entry;
-use crate::signals::{detach, die_with_parent, signal};
+use crate::signals::{detach, die_with_parent};
 use crate::{ports, spawn_error, Result};
 
 /// How to tell that a process is ready.
@@ -312,14 +312,6 @@ impl Process {
             }
             sleep(every);
         }
-    }
-
-    /// Sends `signal` (libc's number), unless it has exited.
-    pub(crate) fn signal(&mut self, number: i32) -> std::io::Result<()> {
-        if self.try_wait().is_some() {
-            return Ok(());
-        }
-        signal(self.pid(), number)
     }
 
     /// SIGTERM, up to `grace` to exit, then SIGKILL; true when it is gone and reaped.

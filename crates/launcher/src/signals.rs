@@ -34,7 +34,7 @@ pub fn runs(pid: u32, name: &str) -> bool {
 }
 
 /// kill(2) to exactly one process.
-pub fn signal(pid: u32, signal: i32) -> std::io::Result<()> {
+pub(crate) fn signal(pid: u32, signal: i32) -> std::io::Result<()> {
     let pid = libc::pid_t::try_from(pid).map_err(|_| std::io::ErrorKind::InvalidInput)?;
     // SAFETY: kill has no memory effects; a positive pid targets exactly one process.
     if pid > 0 && unsafe { libc::kill(pid, signal) } == 0 {
