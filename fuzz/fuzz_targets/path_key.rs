@@ -2,7 +2,7 @@
 //!
 //! Property: a key the guard accepts is non-empty, has no leading `/`, no `.` or `..`
 //! segment (so it can never climb out of the configured prefix, however the path was
-//! encoded), and decoding is deterministic.
+//! encoded), and decoding is deterministic and never gives an ASCII control character.
 #![no_main]
 
 use http_input::{decode_path, guard, KeyError};
@@ -19,12 +19,15 @@ fuzz_target!(|data: &[u8]| {
         Ok(k) => k,
         Err(e) => {
             assert_eq!(*e, KeyError::Malformed, "{path:?}");
-            // Only bad percent-encoding makes a path malformed: with no `%` at all, a
-            // UTF-8 path always decodes (to itself, less one leading `/`).
-            assert!(path.contains('%'), "{path:?}");
+            // Only bad percent-encoding or an ASCII control character makes a path
+            // malformed: without either, a UTF-8 path always decodes (to itself, less one
+            // leading `/`).
+            assert!(path.contains('%') || has_control(path), "{path:?}");
             return;
         }
     };
+    // A key never holds a control character, however it was encoded.
+    assert!(!has_control(key), "{path:?} -> {key:?}");
     if !path.contains('%') {
         assert_eq!(key, path.strip_prefix('/').unwrap_or(path));
     }
@@ -58,4 +61,8 @@ fn climbs_out(key: &str) -> bool {
         }
     }
     false
+}
+
+fn has_control(text: &str) -> bool {
+    text.bytes().any(|b| b.is_ascii_control())
 }

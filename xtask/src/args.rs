@@ -1,206 +1,178 @@
-//! The command line of `cargo xtask`.
+//! The command line of `cargo xtask`, declared with clap.
 
-use crate::bench::BenchOptions;
+use clap::builder::PossibleValuesParser;
+use clap::{Args, Parser, Subcommand};
+
 use crate::checks::STEP_NAMES;
-use crate::up::UpOptions;
 
-pub const USAGE: &str = "\
-usage: cargo xtask <task> [options]
-
-tasks:
-  build [--release] [--image]   build s3proxy, sso-mock and dev-s3; --image also builds the
-                                container images (needs a working docker or podman engine)
-  up [--detach] [--docker] [--no-env-file]
-                                run the whole stack locally, without containers: redis-server
-                                (or memory://), dev-s3 on :9000, sso-mock on :8081, s3proxy on
-                                :8000, configured from .env when present. Ctrl-C stops it all.
-                                --detach: run in the background (logs in .dev/logs/, stop with
-                                `cargo xtask down`); --no-env-file: ignore .env;
-                                --docker: `docker compose up --build` instead
-  down                          stop what `up --detach` started
-  compose [--] <args>...        docker compose -f compose/compose.yaml <args>
-  test [--only <step>]...       the project's checks, in order: fmt, clippy, doc, test, e2e
-                                (browser journeys), fuzz, smoke, bench (quick), compose
-                                (--only runs the steps named, e.g. --only smoke)
-  smoke                         start the local stack, sign in through the SSO mock, fetch
-                                objects, stop the stack
-  bench [--quick] [--rust-log <filter>]
-                                the release proxy against nginx serving the same objects:
-                                throughput, latency, CPU and memory, direct vs proxied
-                                (needs nginx, wrk and redis-server; results in target/bench/).
-                                --quick: ~1 s per measurement, smaller objects (CI);
-                                --rust-log: the proxy's log filter (default warn)
-  help                          this text";
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "The project's tasks: build, the local stack, tests, containers, benchmark"
+)]
+pub struct Cli {
+    /// Without one, this help.
+    #[command(subcommand)]
+    pub task: Option<Task>,
+}
 
 /// One task, with its options.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, Subcommand)]
 pub enum Task {
-    Help,
-    Build { release: bool, image: bool },
+    /// Build s3proxy, sso-mock and dev-s3
+    Build {
+        #[arg(long)]
+        release: bool,
+        /// Also build the container images (needs a working docker or podman engine)
+        #[arg(long)]
+        image: bool,
+    },
+    /// Run the whole stack locally, without containers: redis-server (or memory://),
+    /// dev-s3 on :9000, sso-mock on :8081, s3proxy on :8000, configured from .env when
+    /// present. Ctrl-C stops it all
     Up(UpOptions),
+    /// Stop what `up --detach` started
     Down,
-    Compose(Vec<String>),
-    Test { only: Vec<String> },
+    /// docker compose -f compose/compose.yaml <ARGS>...
+    Compose {
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// The project's checks, in order: fmt, clippy, deps (unused dependencies), doc, test,
+    /// e2e (browser journeys), fuzz, smoke, bench (quick), compose
+    Test {
+        /// Run only these steps (repeat it, or separate them with commas)
+        #[arg(
+            long,
+            value_name = "STEP",
+            value_delimiter = ',',
+            value_parser = PossibleValuesParser::new(STEP_NAMES)
+        )]
+        only: Vec<String>,
+    },
+    /// Start the local stack, sign in through the SSO mock, fetch objects, stop the stack
     Smoke,
+    /// The release proxy against nginx serving the same objects: throughput, latency, CPU
+    /// and memory, direct vs proxied (needs nginx, wrk and redis-server; results in
+    /// target/bench/)
     Bench(BenchOptions),
 }
 
-pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Task, String> {
-    let mut args = args.into_iter();
-    let Some(task) = args.next() else {
-        return Ok(Task::Help);
-    };
-    let rest: Vec<String> = args.collect();
-    match task.as_str() {
-        "help" | "-h" | "--help" => Ok(Task::Help),
-        "build" => {
-            let mut release = false;
-            let mut image = false;
-            for arg in &rest {
-                match arg.as_str() {
-                    "--release" => release = true,
-                    "--image" => image = true,
-                    other => return Err(unknown(other, "build")),
-                }
-            }
-            Ok(Task::Build { release, image })
-        }
-        "up" => {
-            let mut options = UpOptions::default();
-            for arg in &rest {
-                match arg.as_str() {
-                    "--detach" | "-d" => options.detach = true,
-                    "--docker" => options.docker = true,
-                    "--no-env-file" => options.use_env_file = false,
-                    other => return Err(unknown(other, "up")),
-                }
-            }
-            Ok(Task::Up(options))
-        }
-        "down" => no_options(rest, "down", Task::Down),
-        "smoke" => no_options(rest, "smoke", Task::Smoke),
-        "bench" => {
-            let mut options = BenchOptions::default();
-            let mut rest = rest.into_iter();
-            while let Some(arg) = rest.next() {
-                match arg.split_once('=') {
-                    _ if arg == "--quick" => options.quick = true,
-                    Some(("--rust-log", value)) => options.rust_log = value.to_owned(),
-                    _ if arg == "--rust-log" => {
-                        options.rust_log = rest
-                            .next()
-                            .ok_or("--rust-log needs a filter, e.g. --rust-log info")?;
-                    }
-                    _ => return Err(unknown(&arg, "bench")),
-                }
-            }
-            Ok(Task::Bench(options))
-        }
-        "compose" => {
-            // `--` is optional; everything after it goes to compose untouched.
-            let rest = match rest.first().map(String::as_str) {
-                Some("--") => rest[1..].to_vec(),
-                _ => rest,
-            };
-            Ok(Task::Compose(rest))
-        }
-        "test" => {
-            let mut only = Vec::new();
-            let mut rest = rest.into_iter();
-            while let Some(arg) = rest.next() {
-                let value = match arg.split_once('=') {
-                    Some(("--only", value)) => value.to_owned(),
-                    _ if arg == "--only" => rest
-                        .next()
-                        .ok_or("--only needs a step name, e.g. --only smoke")?,
-                    _ => return Err(unknown(&arg, "test")),
-                };
-                for step in value.split(',').filter(|s| !s.is_empty()) {
-                    if !STEP_NAMES.contains(&step) {
-                        return Err(format!(
-                            "--only: no step named {step:?}; the steps are {}",
-                            STEP_NAMES.join(", ")
-                        ));
-                    }
-                    only.push(step.to_owned());
-                }
-            }
-            Ok(Task::Test { only })
-        }
-        other => Err(format!("unknown task {other:?}")),
-    }
+#[derive(Debug, Clone, Copy, PartialEq, Args)]
+pub struct UpOptions {
+    /// Run in the background (logs in .dev/logs/, stop with `cargo xtask down`)
+    #[arg(short, long)]
+    pub detach: bool,
+    /// `docker compose up --build` instead
+    #[arg(long)]
+    pub docker: bool,
+    /// Ignore .env
+    #[arg(long)]
+    pub no_env_file: bool,
 }
 
-fn no_options(rest: Vec<String>, task: &str, parsed: Task) -> Result<Task, String> {
-    match rest.first() {
-        Some(arg) => Err(unknown(arg, task)),
-        None => Ok(parsed),
-    }
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct BenchOptions {
+    /// About a second per measurement, one repetition, smaller objects, and the lighter
+    /// `bench-quick` build profile: proves the benchmark works (CI), measures nothing
+    /// worth comparing
+    #[arg(long)]
+    pub quick: bool,
+    /// The proxy's log filter
+    #[arg(long, value_name = "FILTER", default_value = "warn")]
+    pub rust_log: String,
 }
 
-fn unknown(arg: &str, task: &str) -> String {
-    format!("unknown option {arg:?} for `{task}`")
+impl BenchOptions {
+    /// `bench --quick`, as the test command runs it.
+    pub fn quick() -> BenchOptions {
+        BenchOptions {
+            quick: true,
+            rust_log: "warn".into(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
-    fn parse_str(args: &[&str]) -> Result<Task, String> {
-        parse(args.iter().map(|s| s.to_string()))
+    fn parse(args: &[&str]) -> Result<Option<Task>, String> {
+        Cli::try_parse_from(std::iter::once("xtask").chain(args.iter().copied()))
+            .map(|cli| cli.task)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_declaration_is_consistent() {
+        Cli::command().debug_assert();
     }
 
     #[test]
     fn tasks_and_flags() {
-        assert_eq!(parse_str(&[]), Ok(Task::Help));
+        assert_eq!(parse(&[]), Ok(None));
         assert_eq!(
-            parse_str(&["build", "--release", "--image"]),
-            Ok(Task::Build {
+            parse(&["build", "--release", "--image"]),
+            Ok(Some(Task::Build {
                 release: true,
                 image: true
-            })
+            }))
         );
         assert_eq!(
-            parse_str(&["up", "-d", "--no-env-file"]),
-            Ok(Task::Up(UpOptions {
+            parse(&["up", "-d", "--no-env-file"]),
+            Ok(Some(Task::Up(UpOptions {
                 detach: true,
                 docker: false,
-                use_env_file: false
-            }))
+                no_env_file: true
+            })))
         );
-        assert_eq!(parse_str(&["down"]), Ok(Task::Down));
+        assert_eq!(parse(&["down"]), Ok(Some(Task::Down)));
         assert_eq!(
-            parse_str(&["bench", "--quick", "--rust-log=info"]),
-            Ok(Task::Bench(BenchOptions {
+            parse(&["bench", "--quick", "--rust-log=info"]),
+            Ok(Some(Task::Bench(BenchOptions {
                 quick: true,
                 rust_log: "info".into()
+            })))
+        );
+        assert_eq!(
+            parse(&["bench"]),
+            Ok(Some(Task::Bench(BenchOptions {
+                quick: false,
+                rust_log: "warn".into()
+            })))
+        );
+        for args in [
+            &["compose", "--", "config", "-q"][..],
+            &["compose", "config", "-q"],
+        ] {
+            assert_eq!(
+                parse(args),
+                Ok(Some(Task::Compose {
+                    args: vec!["config".into(), "-q".into()]
+                }))
+            );
+        }
+        assert_eq!(
+            parse(&["test", "--only", "fmt,smoke", "--only=deps"]),
+            Ok(Some(Task::Test {
+                only: vec!["fmt".into(), "smoke".into(), "deps".into()]
             }))
-        );
-        assert_eq!(
-            parse_str(&["compose", "--", "config", "-q"]),
-            Ok(Task::Compose(vec!["config".into(), "-q".into()]))
-        );
-        assert_eq!(
-            parse_str(&["test", "--only", "fmt,smoke", "--only=doc"]),
-            Ok(Task::Test {
-                only: vec!["fmt".into(), "smoke".into(), "doc".into()]
-            })
         );
     }
 
     #[test]
     fn mistakes_are_named() {
-        assert!(parse_str(&["up", "--detatch"])
+        assert!(parse(&["up", "--detatch"])
             .unwrap_err()
             .contains("--detatch"));
-        assert!(parse_str(&["test", "--only", "lint"])
-            .unwrap_err()
-            .contains("\"lint\""));
-        assert!(parse_str(&["test", "--only"]).is_err());
-        assert!(parse_str(&["down", "now"]).is_err());
-        assert!(parse_str(&["bench", "--fast"])
-            .unwrap_err()
-            .contains("--fast"));
-        assert!(parse_str(&["deploy"]).unwrap_err().contains("deploy"));
+        let err = parse(&["test", "--only", "lint"]).unwrap_err();
+        assert!(err.contains("'lint'") && err.contains("smoke"), "{err}");
+        assert!(parse(&["test", "--only"]).is_err());
+        assert!(parse(&["down", "now"]).is_err());
+        assert!(parse(&["bench", "--fast"]).unwrap_err().contains("--fast"));
+        assert!(parse(&["compose"]).is_err());
+        assert!(parse(&["deploy"]).unwrap_err().contains("deploy"));
     }
 }

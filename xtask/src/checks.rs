@@ -3,17 +3,21 @@
 
 use std::process::Command;
 
-use crate::bench::{self, BenchOptions};
+use crate::args::BenchOptions;
 use crate::workspace::{self, on_path};
-use crate::{e2e, engine, signals, smoke, Result};
+use crate::{bench, e2e, engine, signals, smoke, Result};
 
 /// The steps, in the order they run (and the names `--only` accepts).
-pub const STEP_NAMES: [&str; 9] = [
-    "fmt", "clippy", "doc", "test", "e2e", "fuzz", "smoke", "bench", "compose",
+pub const STEP_NAMES: [&str; 10] = [
+    "fmt", "clippy", "deps", "doc", "test", "e2e", "fuzz", "smoke", "bench", "compose",
 ];
 
 /// Seconds each fuzz target runs for in the `fuzz` step.
 const FUZZ_SECONDS: &str = "10";
+
+/// The unused-dependency finder, installed at this version when another is found
+/// (known to work with the project's manifests; bump deliberately).
+const CARGO_MACHETE_VERSION: &str = "0.9.2";
 
 enum Outcome {
     Passed,
@@ -57,16 +61,20 @@ fn describe(step: &str) -> &'static str {
     match step {
         "fmt" => "formatting (cargo fmt --check)",
         "clippy" => "lints (cargo clippy, warnings denied)",
+        "deps" => "no unused dependency in any manifest (cargo machete, installed if missing)",
         "doc" => "documentation (cargo doc, warnings denied)",
         "test" => "unit, integration and doc tests (cargo test --workspace --exclude e2e)",
         "e2e" => {
             "the browser journeys in a headless Chromium (cargo test -p e2e, after building \
              s3proxy; needs chromium, chromium-driver and ffmpeg)"
         }
-        "fuzz" => "each fuzz target briefly from its seeds (bash fuzz/run.sh 10)",
+        "fuzz" => {
+            "each fuzz target briefly from its seeds, on the pinned nightly (bash fuzz/run.sh 10)"
+        }
         "smoke" => "the local stack end to end (cargo xtask smoke)",
         "bench" => {
-            "the benchmark in quick mode, proving it still works (cargo xtask bench --quick)"
+            "the benchmark in quick mode and the lighter bench-quick profile, proving it \
+             still works (cargo xtask bench --quick)"
         }
         "compose" => "the compose file (docker compose config -q)",
         _ => "",
@@ -85,6 +93,7 @@ fn step(name: &str) -> Result<Outcome> {
             "-D",
             "warnings",
         ]),
+        "deps" => return unused_dependencies(),
         "doc" => cargo
             .args(["doc", "--workspace", "--no-deps"])
             .env("RUSTDOCFLAGS", "-D warnings"),
@@ -94,13 +103,7 @@ fn step(name: &str) -> Result<Outcome> {
         "fuzz" => return fuzz(),
         "smoke" => return smoke::run().map(|()| Outcome::Passed),
         // No speed assertion: CI machines are noisy; this proves the benchmark runs.
-        "bench" => {
-            return bench::run(&BenchOptions {
-                quick: true,
-                ..BenchOptions::default()
-            })
-            .map(|()| Outcome::Passed)
-        }
+        "bench" => return bench::run(&BenchOptions::quick()).map(|()| Outcome::Passed),
         "compose" => return compose_config(),
         other => return Err(format!("no step named {other:?}")),
     };
@@ -115,6 +118,41 @@ fn fuzz() -> Result<Outcome> {
         .current_dir(workspace::root())
         .args(["fuzz/run.sh", FUZZ_SECONDS]);
     workspace::run(&mut command).map(|()| Outcome::Passed)
+}
+
+/// `cargo machete`: every dependency of every manifest (the fuzz crate's too) is used.
+/// It reads sources, not builds, so it takes seconds; a false positive is declared in
+/// the manifest's `[package.metadata.cargo-machete] ignored`, with the reason beside it.
+fn unused_dependencies() -> Result<Outcome> {
+    let installed = launcher::probe(
+        &mut machete(&["--version"]),
+        std::time::Duration::from_secs(20),
+    )
+    .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == CARGO_MACHETE_VERSION);
+    if !installed {
+        println!("installing cargo-machete {CARGO_MACHETE_VERSION}");
+        workspace::run(workspace::cargo().args([
+            "install",
+            "--locked",
+            "cargo-machete",
+            "--version",
+            CARGO_MACHETE_VERSION,
+        ]))?;
+    }
+    // Build folders (`target/`, `fuzz/target/`) may hold other crates' manifests.
+    workspace::run(&mut machete(&["--skip-target-dir"])).map(|()| Outcome::Passed)
+}
+
+/// `cargo machete <args>`. It reads `CARGO_PKG_NAME`, which `cargo run` set for xtask,
+/// as a sign of being run by `cargo run` rather than as `cargo machete`, and would then
+/// take `machete` for a folder to search.
+fn machete(args: &[&str]) -> Command {
+    let mut command = workspace::cargo();
+    command
+        .arg("machete")
+        .args(args)
+        .env_remove("CARGO_PKG_NAME");
+    command
 }
 
 /// `docker compose config -q`: validates the compose file; needs no engine.

@@ -1,18 +1,19 @@
 //! `cargo xtask down`: stops what `up --detach` started, as listed in `.dev/pids`.
 
-use crate::stack::STOP_GRACE;
-use crate::{pidfile, ports, procs, Result};
+use crate::up::{pidfile, STOP_GRACE};
+use crate::Result;
 
 pub fn run() -> Result<()> {
-    let Some(entries) = pidfile::read()? else {
+    let pidfile = pidfile();
+    let Some(entries) = pidfile.read()? else {
         println!("nothing to stop: no local stack was started with `cargo xtask up --detach`");
         return Ok(());
     };
     let mut ours = Vec::new();
     for entry in &entries {
-        if !procs::is_alive(entry.pid) {
+        if !launcher::is_alive(entry.pid) {
             println!("{} (pid {}) had already stopped", entry.name, entry.pid);
-        } else if !procs::runs(entry.pid, &entry.name) {
+        } else if !launcher::runs(entry.pid, &entry.name) {
             // The pid was reused after our process died: not ours to signal.
             println!("pid {} is no longer {}: left alone", entry.pid, entry.name);
         } else {
@@ -31,16 +32,16 @@ pub fn run() -> Result<()> {
         );
     }
     let pids: Vec<u32> = ours.iter().map(|e| e.pid).collect();
-    let survivors = procs::stop(&pids, STOP_GRACE);
+    let survivors = launcher::stop_pids(&pids, STOP_GRACE);
     if !survivors.is_empty() {
         return Err(format!(
             "could not stop pids {survivors:?}, even with SIGKILL; {} is kept",
-            pidfile::path().display()
+            pidfile.path().display()
         ));
     }
-    pidfile::remove()?;
+    pidfile.remove()?;
     for entry in &ours {
-        if ports::accepts(entry.port) {
+        if launcher::accepts(entry.port) {
             eprintln!(
                 "warning: port {} (was {}) still accepts connections: something else listens there",
                 entry.port, entry.name

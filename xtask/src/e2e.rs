@@ -6,7 +6,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use crate::workspace::{self, on_path};
-use crate::{procs, signals, Result};
+use crate::{signals, Result};
 
 /// Debian's packages behind each tool the journeys drive.
 const TOOLS: [(&str, &str); 3] = [
@@ -40,7 +40,7 @@ pub fn run() -> Result<()> {
     let mut cargo = workspace::cargo();
     cargo
         .args(["test", "--package", "e2e"])
-        .env("S3PROXY_BIN", workspace::binary("s3proxy", false));
+        .env("S3PROXY_BIN", workspace::binary("s3proxy", "dev"));
     // Its own process group, so that a run past the limit (or a Ctrl-C) can be stopped
     // with everything it started: the proxy, redis-server, chromedriver and Chromium.
     cargo.process_group(0);
@@ -49,7 +49,7 @@ pub fn run() -> Result<()> {
     println!("$ {shown} (at most {} s)", RUN_LIMIT.as_secs());
     let mut child = cargo
         .spawn()
-        .map_err(|e| format!("cannot run `{shown}`: {e}"))?;
+        .map_err(|e| launcher::spawn_error(&format!("`{shown}`"), &cargo, &e))?;
     let deadline = Instant::now() + RUN_LIMIT;
     loop {
         if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
@@ -64,10 +64,10 @@ pub fn run() -> Result<()> {
         } else if Instant::now() > deadline {
             format!("did not finish within {} s", RUN_LIMIT.as_secs())
         } else {
-            sleep(procs::POLL);
+            sleep(launcher::POLL);
             continue;
         };
-        procs::signal_group(child.id(), libc::SIGKILL);
+        launcher::signal_group(child.id(), libc::SIGKILL);
         let _ = child.wait();
         return Err(format!("`{shown}` {why}: stopped, with what it started"));
     }

@@ -4,7 +4,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::workspace::{self, on_path, root};
-use crate::{procs, Result};
+use crate::Result;
 
 /// The compose file, relative to the root.
 pub const COMPOSE_FILE: &str = "compose/compose.yaml";
@@ -20,7 +20,7 @@ pub fn working_engine() -> Result<&'static str> {
         if !on_path(client) {
             continue;
         }
-        match procs::probe(Command::new(client).arg("info"), PROBE_TIMEOUT) {
+        match launcher::probe(Command::new(client).arg("info"), PROBE_TIMEOUT) {
             Ok(_) => return Ok(client),
             Err(why) => problems.push(format!(
                 "`{client} info` failed ({})",
@@ -60,7 +60,7 @@ pub fn compose_command() -> Result<Command> {
         // `version` needs no engine: it only tells whether compose itself is installed.
         let mut version = Command::new(program);
         version.args(prefix).arg("version");
-        if procs::probe(&mut version, PROBE_TIMEOUT).is_ok() {
+        if launcher::probe(&mut version, PROBE_TIMEOUT).is_ok() {
             let mut command = Command::new(program);
             command
                 .current_dir(root())

@@ -1,7 +1,7 @@
 //! `cargo xtask`: the project's developer tasks (build, local stack, tests, containers).
 //!
-//! Kept to std plus three tiny crates: it runs `cargo` and spawns the project's binaries,
-//! it never links the server crates themselves.
+//! It runs `cargo` and spawns the project's binaries through the `launcher` crate; it
+//! never links the server crates themselves, so that it builds quickly.
 
 mod args;
 mod bench;
@@ -11,42 +11,36 @@ mod devenv;
 mod down;
 mod e2e;
 mod engine;
-mod form;
 mod http;
-mod pidfile;
-mod ports;
-mod procs;
 mod seed;
 mod signals;
 mod smoke;
-mod stack;
 mod up;
 mod workspace;
 
 use std::process::ExitCode;
 
-use args::Task;
+use args::{Cli, Task};
+use clap::{CommandFactory, Parser};
 
 /// Every task reports failure as one readable message.
 pub type Result<T> = std::result::Result<T, String>;
 
 fn main() -> ExitCode {
-    let task = match args::parse(std::env::args().skip(1)) {
-        Ok(task) => task,
-        Err(message) => {
-            eprintln!("xtask: {message}\n\n{}", args::USAGE);
-            return ExitCode::from(2);
-        }
+    // clap prints its own errors (exit status 2) and `--help`.
+    let Some(task) = Cli::parse().task else {
+        let _ = Cli::command().print_help();
+        return ExitCode::SUCCESS;
     };
+    if let Err(message) = workspace::init() {
+        eprintln!("xtask: error: {message}");
+        return ExitCode::FAILURE;
+    }
     let result = match task {
-        Task::Help => {
-            println!("{}", args::USAGE);
-            Ok(())
-        }
         Task::Build { release, image } => build::run(release, image),
         Task::Up(options) => up::run(&options),
         Task::Down => down::run(),
-        Task::Compose(rest) => engine::compose_passthrough(&rest),
+        Task::Compose { args } => engine::compose_passthrough(&args),
         // It prints its own closing line (`N passed, M failed`), which must come last.
         Task::Test { only } => {
             return if checks::run(&only) {

@@ -1,20 +1,22 @@
 //! `cargo xtask smoke`: the local stack end to end, as a browser would use it.
 //!
 //! `up --detach` (local defaults, `.env` ignored), then over plain HTTP: an anonymous
-//! request is sent to the SSO mock, its Sign in form is posted, the callback sets the
-//! session cookie, and objects come back byte for byte; then `down`, and nothing of the
-//! stack may be left running or listening.
+//! request is sent to the SSO mock, its Sign in page shows, the sign-in is posted, the
+//! callback sets the session cookie, and objects come back byte for byte; then `down`,
+//! and nothing of the stack may be left running or listening.
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use launcher::Entry;
+use reqwest::blocking::{Client, Response};
+use reqwest::Url;
+
 use crate::devenv::DevEnv;
-use crate::form::{resolve, Form};
-use crate::http::{self, Response};
-use crate::pidfile::{self, Entry};
+use crate::up::pidfile;
 use crate::workspace::dev_dir;
-use crate::{ports, procs, signals, Result};
+use crate::{http, signals, Result};
 
 /// Bound on the login flow, once the stack is up (each request has its own timeout too).
 const FLOW_LIMIT: Duration = Duration::from_secs(60);
@@ -26,7 +28,9 @@ pub fn run() -> Result<()> {
     // If `up` fails it has already stopped what it started: nothing to take down.
     run_self(&["up", "--detach", "--no-env-file"])?;
     let started = Instant::now();
-    let entries = pidfile::read().and_then(|e| e.ok_or("`up --detach` wrote no pid file".into()));
+    let entries = pidfile()
+        .read()
+        .and_then(|e| e.ok_or("`up --detach` wrote no pid file".into()));
     let flow = match &entries {
         Ok(_) => login_flow(),
         Err(e) => Err(e.clone()),
@@ -59,10 +63,11 @@ fn run_self(args: &[&str]) -> Result<()> {
         Some(path) => PathBuf::from(path),
         None => exe,
     };
-    let status = Command::new(&exe)
+    let mut command = Command::new(&exe);
+    let status = command
         .args(args)
         .status()
-        .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+        .map_err(|e| launcher::spawn_error("xtask itself", &command, &e))?;
     if status.success() {
         Ok(())
     } else {
@@ -79,18 +84,27 @@ fn login_flow() -> Result<usize> {
     let proxy = format!("http://127.0.0.1:{}", env.proxy_port()?);
     let sso = env.get_or_default("SSO_URL");
     let health_key = env.get_or_default("AWS_S3_HEALTHCHECK_KEY");
-    let mut checks = Checks::new();
+    let mut checks = Checks::new()?;
 
     let r = checks.get(&format!("{proxy}/hello.txt"), None)?;
     let authorize = checks.redirect(&r, &format!("{sso}o/authorize/?"), "anonymous → SSO")?;
 
     let page = checks.get(&authorize, None)?;
-    checks.status(&page, 200, "the SSO's Sign in page")?;
-    let form = Form::parse(&page.text())?;
-    checks.ok("the page has a form with hidden fields");
-
-    let action = resolve(&authorize, &form.action);
-    let r = checks.within_limit(|| http::post_form(&action, &form.fields))?;
+    let page =
+        String::from_utf8_lossy(&checks.status(page, 200, "the SSO's Sign in page")?).into_owned();
+    // The mock's form posts the authorize request's own parameters back to its path, so
+    // those are the fields to send: nothing of the page needs reading but that promise.
+    if !page.contains("<form method=\"post\" action=\"/o/authorize/\">") {
+        return Err(format!(
+            "the Sign in page has no form posting to /o/authorize/: {page}"
+        ));
+    }
+    checks.ok("the page's form posts to /o/authorize/");
+    let mut action = Url::parse(&authorize).map_err(|e| format!("{authorize}: {e}"))?;
+    let fields: Vec<(String, String)> = action.query_pairs().into_owned().collect();
+    action.set_query(None);
+    let post = checks.client.post(action).form(&fields);
+    let r = checks.within_limit(|| post.send().map_err(|e| format!("POST the sign-in: {e}")))?;
     let callback = checks.redirect(
         &r,
         &format!("{proxy}/__redirect_from_sso?"),
@@ -103,33 +117,35 @@ fn login_flow() -> Result<usize> {
         &format!("{proxy}/hello.txt"),
         "callback → the original URL",
     )?;
-    let cookie = session_cookie(&r)?;
+    let cookie = http::session_cookie(&r)?;
     checks.ok("the callback set the session cookie");
 
     for key in ["hello.txt", "index.html", "pixel.png"] {
         let r = checks.get(&format!("{proxy}/{key}"), Some(&cookie))?;
-        checks.status(&r, 200, &format!("{key} with the session"))?;
-        checks.same_bytes(&r, key)?;
+        let body = checks.status(r, 200, &format!("{key} with the session"))?;
+        checks.same_bytes(&body, key)?;
     }
 
     let r = checks.get(&format!("{proxy}/{health_key}"), None)?;
-    checks.status(&r, 200, "the healthcheck without a session")?;
-    checks.same_bytes(&r, health_key)?;
+    let body = checks.status(r, 200, "the healthcheck without a session")?;
+    checks.same_bytes(&body, health_key)?;
     Ok(checks.passed)
 }
 
 /// Counts passed checks, prints them, and holds the flow to its time limit.
 struct Checks {
+    client: Client,
     passed: usize,
     deadline: Instant,
 }
 
 impl Checks {
-    fn new() -> Checks {
-        Checks {
+    fn new() -> Result<Checks> {
+        Ok(Checks {
+            client: http::client()?,
             passed: 0,
             deadline: Instant::now() + FLOW_LIMIT,
-        }
+        })
     }
 
     fn ok(&mut self, what: &str) {
@@ -151,44 +167,47 @@ impl Checks {
     }
 
     fn get(&self, url: &str, cookie: Option<&str>) -> Result<Response> {
-        let headers: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
-        self.within_limit(|| http::get(url, &headers))
+        self.within_limit(|| http::get(&self.client, url, cookie))
     }
 
-    fn status(&mut self, r: &Response, want: u16, what: &str) -> Result<()> {
-        if r.status != want {
+    /// Checks the status; returns the body.
+    fn status(&mut self, r: Response, want: u16, what: &str) -> Result<Vec<u8>> {
+        let status = r.status().as_u16();
+        let body = http::bytes(r)?;
+        if status != want {
             return Err(format!(
-                "{what}: expected status {want}, got {}: {}",
-                r.status,
-                r.text().chars().take(300).collect::<String>()
+                "{what}: expected status {want}, got {status}: {}",
+                String::from_utf8_lossy(&body)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
             ));
         }
         self.ok(&format!("{what}: {want}"));
-        Ok(())
+        Ok(body)
     }
 
     /// Checks a 302 whose Location starts with `prefix`; returns the Location.
     fn redirect(&mut self, r: &Response, prefix: &str, what: &str) -> Result<String> {
-        let location = r.header("location").unwrap_or("");
-        if r.status != 302 || !location.starts_with(prefix) {
+        let location = http::redirect(r, what)?;
+        if !location.starts_with(prefix) {
             return Err(format!(
-                "{what}: expected a 302 to {prefix}…, got {} with Location {location:?}",
-                r.status
+                "{what}: expected a 302 to {prefix}…, got one to {location:?}"
             ));
         }
         self.ok(&format!("{what}: 302"));
-        Ok(location.to_owned())
+        Ok(location)
     }
 
     /// The body must be the object as it is in the bucket folder.
-    fn same_bytes(&mut self, r: &Response, key: &str) -> Result<()> {
+    fn same_bytes(&mut self, body: &[u8], key: &str) -> Result<()> {
         let path = bucket_dir().join(key);
         let expected =
             std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if r.body != expected {
+        if body != expected {
             return Err(format!(
                 "{key}: the body ({} bytes) differs from {} ({} bytes)",
-                r.body.len(),
+                body.len(),
                 path.display(),
                 expected.len()
             ));
@@ -204,59 +223,27 @@ fn bucket_dir() -> PathBuf {
     dev_dir().join("s3").join(bucket).join(prefix)
 }
 
-/// `assets_session_id=<id>` from the Set-Cookie header.
-fn session_cookie(r: &Response) -> Result<String> {
-    r.headers
-        .iter()
-        .filter(|(name, _)| name == "set-cookie")
-        .filter_map(|(_, value)| value.split(';').next())
-        .find(|pair| pair.starts_with("assets_session_id=") && pair.len() > 18)
-        .map(str::to_owned)
-        .ok_or_else(|| format!("the callback set no session cookie: {:?}", r.headers))
-}
-
 /// After `down`: no process of the pid file runs, and none of their ports answers.
 fn check_stopped(entries: &[Entry]) -> Result<()> {
     let mut problems = Vec::new();
     for entry in entries {
-        if procs::is_alive(entry.pid) && procs::runs(entry.pid, &entry.name) {
+        if launcher::is_alive(entry.pid) && launcher::runs(entry.pid, &entry.name) {
             problems.push(format!("{} (pid {}) still runs", entry.name, entry.pid));
         }
-        if ports::accepts(entry.port) {
+        if launcher::accepts(entry.port) {
             problems.push(format!(
                 "port {} ({}) still accepts connections",
                 entry.port, entry.name
             ));
         }
     }
-    if pidfile::path().exists() {
-        problems.push(format!("{} is still there", pidfile::path().display()));
+    if pidfile().path().exists() {
+        problems.push(format!("{} is still there", pidfile().path().display()));
     }
     if problems.is_empty() {
         println!("  ok  after down: no process left, ports closed, no pid file");
         Ok(())
     } else {
         Err(format!("after `down`: {}", problems.join("; ")))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_the_session_cookie() {
-        let r = Response {
-            status: 302,
-            headers: vec![
-                ("set-cookie".into(), "other=1; Path=/".into()),
-                (
-                    "set-cookie".into(),
-                    "assets_session_id=abc; HttpOnly; Path=/".into(),
-                ),
-            ],
-            body: Vec::new(),
-        };
-        assert_eq!(session_cookie(&r).unwrap(), "assets_session_id=abc");
     }
 }

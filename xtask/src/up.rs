@@ -1,30 +1,25 @@
-//! `cargo xtask up`: the whole stack on this machine, without containers.
+//! `cargo xtask up`: the whole stack on this machine, without containers, started by the
+//! launcher: in the foreground (output prefixed here, Ctrl-C stops it all) or detached
+//! (logs in `.dev/logs/`, pids in `.dev/pids` for `down`).
 
-use std::process::Command;
+use std::time::Duration;
 
+use launcher::{Group, Lifetime, Output, Pidfile, Process, Spec, SsoMockArgs};
+
+use crate::args::UpOptions;
 use crate::devenv::{DevEnv, PROXY_VARIABLES};
-use crate::stack::{Ready, Stack};
 use crate::workspace::{binary, dev_dir, on_path, relative, root};
-use crate::{build, engine, pidfile, ports, procs, seed, signals, Result};
+use crate::{build, engine, http, seed, signals, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct UpOptions {
-    /// Start in the background and return once the proxy answers.
-    pub detach: bool,
-    /// `docker compose up --build` instead.
-    pub docker: bool,
-    /// Read `.env` over the local defaults.
-    pub use_env_file: bool,
-}
+/// How long a part may take to become ready once its binary is built.
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
-impl Default for UpOptions {
-    fn default() -> Self {
-        UpOptions {
-            detach: false,
-            docker: false,
-            use_env_file: true,
-        }
-    }
+/// How long parts get to exit on SIGTERM before SIGKILL.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// `.dev/pids`: what `up --detach` started, for `down`.
+pub fn pidfile() -> Pidfile {
+    Pidfile::new(dev_dir().join("pids"))
 }
 
 /// Where the proxy's sessions live.
@@ -65,12 +60,12 @@ impl Plan {
 
     /// Every fixed port must be free before anything starts.
     fn check_ports(&self) -> Result<()> {
-        ports::ensure_free(self.proxy_port, "s3proxy (PORT)")?;
+        launcher::ensure_free(self.proxy_port, "s3proxy (PORT)")?;
         if let Some(port) = self.s3_port {
-            ports::ensure_free(port, "dev-s3, the local S3 (S3_ENDPOINT_URL)")?;
+            launcher::ensure_free(port, "dev-s3, the local S3 (S3_ENDPOINT_URL)")?;
         }
         if let Some(port) = self.sso_port {
-            ports::ensure_free(port, "sso-mock, the local SSO (SSO_URL)")?;
+            launcher::ensure_free(port, "sso-mock, the local SSO (SSO_URL)")?;
         }
         Ok(())
     }
@@ -82,7 +77,7 @@ pub fn run(options: &UpOptions) -> Result<()> {
     }
     signals::install()?;
     let env_file = root().join(".env");
-    let mut env = DevEnv::load(options.use_env_file.then_some(env_file.as_path()))?;
+    let mut env = DevEnv::load((!options.no_env_file).then_some(env_file.as_path()))?;
     if !env.set_by_env_file().is_empty() {
         let overrides = env.overrides();
         if overrides.is_empty() {
@@ -125,19 +120,99 @@ pub fn run(options: &UpOptions) -> Result<()> {
     result
 }
 
+/// What `up` started: a launcher group, and in detached mode its pid file.
+struct Stack {
+    detached: bool,
+    group: Group,
+}
+
+impl Stack {
+    fn new(detached: bool) -> Stack {
+        Stack {
+            detached,
+            group: Group::new(),
+        }
+    }
+
+    /// Starts `spec` and waits until it is ready. Detached: its own session, its output
+    /// in `.dev/logs/<name>.log`, listed in `.dev/pids`; otherwise it dies with xtask and
+    /// its output is shown here, each line prefixed with its name.
+    fn start(&mut self, spec: Spec) -> Result<()> {
+        let (output, lifetime) = if self.detached {
+            let log = dev_dir().join("logs").join(format!("{}.log", spec.name()));
+            (Output::File(log), Lifetime::Detached)
+        } else {
+            (Output::Prefixed, Lifetime::WithParent)
+        };
+        let process = Process::spawn(spec, output, lifetime)?;
+        if self.detached {
+            // At once, so that `down` finds it even if xtask is killed while waiting.
+            let mut entries = self.group.entries();
+            entries.push(process.entry());
+            pidfile().write(&entries)?;
+        }
+        self.group
+            .push(process)
+            .wait_ready(
+                READY_TIMEOUT,
+                Duration::from_millis(100),
+                signals::stop_requested,
+            )
+            .map(drop)
+    }
+
+    /// Foreground: returns `Ok` on Ctrl-C (or SIGTERM/SIGHUP), `Err` when a part exits
+    /// by itself.
+    fn watch(&mut self) -> Result<()> {
+        loop {
+            if signals::stop_requested() {
+                println!("\nstopping the local stack...");
+                return Ok(());
+            }
+            if let Some((name, status)) = self.group.exited() {
+                // A terminal's Ctrl-C reaches the parts too, which may exit first.
+                if signals::stop_requested() {
+                    continue;
+                }
+                return Err(format!(
+                    "{name} exited by itself ({status}); stopping the rest"
+                ));
+            }
+            std::thread::sleep(launcher::POLL);
+        }
+    }
+
+    /// Stops every part (SIGTERM, then SIGKILL after the grace period).
+    fn stop(&mut self) {
+        for name in self.group.stop(STOP_GRACE) {
+            eprintln!("warning: {name} could not be stopped");
+        }
+        if self.detached {
+            if let Err(e) = pidfile().remove() {
+                eprintln!("warning: {e}");
+            }
+        }
+    }
+
+    /// Detached: leaves the parts running for `down`.
+    fn leave_running(self) {
+        self.group.release();
+    }
+}
+
 /// A second stack would fight the first for its ports; say so plainly.
 fn refuse_if_running() -> Result<()> {
-    let Some(entries) = pidfile::read()? else {
+    let Some(entries) = pidfile().read()? else {
         return Ok(());
     };
     let running: Vec<String> = entries
         .iter()
-        .filter(|e| procs::is_alive(e.pid) && procs::runs(e.pid, &e.name))
+        .filter(|e| launcher::is_alive(e.pid) && launcher::runs(e.pid, &e.name))
         .map(|e| format!("{} (pid {})", e.name, e.pid))
         .collect();
     if running.is_empty() {
         // Left by a stack that died on its own.
-        return pidfile::remove();
+        return pidfile().remove();
     }
     Err(format!(
         "a local stack started with --detach is still running: {}. \
@@ -160,16 +235,10 @@ fn start_all(stack: &mut Stack, plan: &Plan, env: &mut DevEnv) -> Result<u16> {
             );
         }
         Sessions::Local => {
-            let port = ports::free_port()?;
+            let port = launcher::free_port()?;
             println!("starting redis-server on 127.0.0.1:{port}, waiting for it to answer PING...");
-            let mut redis = Command::new("redis-server");
-            redis
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                // Sessions are throw-away here: nothing is written to disk.
-                .args(["--save", "", "--appendonly", "no"])
-                .arg("--dir")
-                .arg(dev_dir().join("redis"));
-            stack.start("redis-server", port, redis, Ready::Pong)?;
+            let dir = dev_dir().join("redis");
+            stack.start(launcher::redis_server(port, &dir, &Default::default()))?;
             env.set("REDIS_ENDPOINT", format!("redis://127.0.0.1:{port}/0"));
         }
     }
@@ -186,38 +255,43 @@ fn start_all(stack: &mut Stack, plan: &Plan, env: &mut DevEnv) -> Result<u16> {
             );
         }
         println!("starting dev-s3 on 127.0.0.1:{port} (bucket {bucket}), waiting for it to accept connections...");
-        let mut s3 = Command::new(binary("dev-s3", false));
-        s3.arg("--root")
-            .arg(dev_dir().join("s3"))
-            .args(["--port", &port.to_string(), "--bucket", &bucket])
-            .args(["--access-key", env.get_or_default("AWS_ACCESS_KEY_ID")])
-            .args(["--secret-key", env.get_or_default("AWS_SECRET_ACCESS_KEY")]);
-        stack.start("dev-s3", port, s3, Ready::Accepts)?;
+        stack.start(launcher::dev_s3(
+            &binary("dev-s3", "dev"),
+            port,
+            &dev_dir().join("s3"),
+            &bucket,
+            env.get_or_default("AWS_ACCESS_KEY_ID"),
+            env.get_or_default("AWS_SECRET_ACCESS_KEY"),
+        ))?;
     }
 
     if let Some(port) = plan.sso_port {
         println!("starting sso-mock on 127.0.0.1:{port}, waiting for it to accept connections...");
-        let mut sso = Command::new(binary("sso-mock", false));
-        sso.args(["--port", &port.to_string()])
-            .args(["--client-id", env.get_or_default("SSO_CLIENT_ID")])
-            .args(["--client-secret", env.get_or_default("SSO_CLIENT_SECRET")]);
-        stack.start("sso-mock", port, sso, Ready::Accepts)?;
+        let args = SsoMockArgs {
+            client_id: env.get_or_default("SSO_CLIENT_ID"),
+            client_secret: env.get_or_default("SSO_CLIENT_SECRET"),
+            // People sign in here: they see the page the real SSO would show.
+            sign_in_page: true,
+        };
+        stack.start(launcher::sso_mock(&binary("sso-mock", "dev"), port, &args))?;
     }
 
     let port = plan.proxy_port;
+    println!("starting s3proxy on port {port}, waiting for it to accept connections...");
+    // Only the stack's settings: none of the shell's values of the proxy's variables
+    // (`PORT` is the launcher's).
+    let shell_values = PROXY_VARIABLES.iter().filter(|name| **name != "PORT");
+    let stack_values = env.vars().filter(|(name, _)| *name != "PORT");
+    let proxy = launcher::s3proxy(&binary("s3proxy", "dev"), port)
+        .env_remove(shell_values)
+        .envs(stack_values);
+    stack.start(proxy)?;
     let health_url = format!(
         "http://127.0.0.1:{port}/{}",
         env.get_or_default("AWS_S3_HEALTHCHECK_KEY")
     );
-    println!("starting s3proxy on port {port}, waiting for it to answer {health_url}...");
-    let mut proxy = Command::new(binary("s3proxy", false));
-    // Only the stack's settings: none of the shell's values of the proxy's variables.
-    for name in PROXY_VARIABLES {
-        proxy.env_remove(name);
-    }
-    proxy.envs(env.vars());
-    let status = stack.start("s3proxy", port, proxy, Ready::Answers(health_url))?;
-    Ok(status.unwrap_or(0))
+    let response = http::get(&http::client()?, &health_url, None)?;
+    Ok(response.status().as_u16())
 }
 
 fn print_urls(plan: &Plan, env: &DevEnv, health: u16, detached: bool) {

@@ -3,14 +3,56 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use crate::Result;
 
-/// The workspace root: xtask's parent folder, fixed at compile time so that
-/// `cargo xtask` works from any sub-folder.
-pub fn root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+static ROOT: OnceLock<PathBuf> = OnceLock::new();
+
+/// Finds the workspace root, at run time: a checkout moved or copied after building
+/// must still work.
+pub fn init() -> Result<()> {
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
+    let root = locate(manifest_dir.as_deref(), &cwd)?;
+    // Set once; a second call (tests) finds the same root.
+    let _ = ROOT.set(root);
+    Ok(())
+}
+
+/// The workspace root found by [`init`]. Unit tests, which do not call it, look it up
+/// the same way (cargo sets `CARGO_MANIFEST_DIR` for them too).
+pub fn root() -> &'static Path {
+    ROOT.get_or_init(|| {
+        let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+        let cwd = std::env::current_dir().unwrap_or_default();
+        locate(manifest_dir.as_deref(), &cwd).unwrap_or(cwd)
+    })
+}
+
+/// The parent of xtask's folder, which cargo names in `CARGO_MANIFEST_DIR` for
+/// `cargo run` (hence `cargo xtask`) and for tests; run otherwise (`target/debug/xtask`),
+/// the nearest folder at or above `cwd` holding `xtask/Cargo.toml`.
+fn locate(manifest_dir: Option<&Path>, cwd: &Path) -> Result<PathBuf> {
+    let is_root = |dir: &Path| dir.join("Cargo.toml").is_file() && dir.join("xtask").is_dir();
+    if let Some(root) = manifest_dir
+        .and_then(Path::parent)
+        .filter(|dir| is_root(dir))
+    {
+        return Ok(root.to_path_buf());
+    }
+    cwd.ancestors()
+        .find(|dir| is_root(dir))
+        .map(Path::to_path_buf)
+        .ok_or_else(|| {
+            format!(
+                "cannot find the workspace: neither CARGO_MANIFEST_DIR ({}) nor {} or a folder \
+                 above it holds xtask/. Run it as `cargo xtask …` inside the checkout",
+                manifest_dir.map_or("unset".into(), |d| d.display().to_string()),
+                cwd.display()
+            )
+        })
 }
 
 /// `.dev/`: everything the local stack writes (objects, logs, pids), git-ignored.
@@ -18,15 +60,19 @@ pub fn dev_dir() -> PathBuf {
     root().join(".dev")
 }
 
-/// A binary of the workspace as `cargo build` leaves it.
-pub fn binary(name: &str, release: bool) -> PathBuf {
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+/// `CARGO_TARGET_DIR` (relative to the root) or `<root>/target`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => root().join(dir),
         None => root().join("target"),
-    };
-    target
-        .join(if release { "release" } else { "debug" })
-        .join(name)
+    }
+}
+
+/// A binary of the workspace as `cargo build --profile <profile>` leaves it.
+pub fn binary(name: &str, profile: &str) -> PathBuf {
+    // The dev profile's folder is named `debug`; every other profile's after itself.
+    let folder = if profile == "dev" { "debug" } else { profile };
+    target_dir().join(folder).join(name)
 }
 
 /// `cargo` — the very one that runs xtask (cargo sets `CARGO`), run at the root.
@@ -43,7 +89,7 @@ pub fn run(command: &mut Command) -> Result<()> {
     println!("$ {shown}");
     let status = command
         .status()
-        .map_err(|e| format!("cannot run `{shown}`: {e}"))?;
+        .map_err(|e| launcher::spawn_error(&format!("`{shown}`"), command, &e))?;
     if status.success() {
         Ok(())
     } else {
@@ -68,8 +114,7 @@ pub fn show(command: &Command) -> String {
 
 /// The path relative to the root, for messages (`.dev/logs/s3proxy.log`).
 pub fn relative(path: &Path) -> String {
-    let root = root();
-    path.strip_prefix(&root)
+    path.strip_prefix(root())
         .unwrap_or(path)
         .display()
         .to_string()
@@ -85,4 +130,37 @@ pub fn on_path(program: &str) -> bool {
         std::fs::metadata(dir.join(program))
             .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_root_is_found_at_run_time() {
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = here.parent().unwrap();
+        assert_eq!(locate(Some(here), Path::new("/")).unwrap(), root);
+        // A checkout moved after building: the old folder is gone, cargo names the new one.
+        assert_eq!(
+            locate(
+                Some(Path::new("/nonexistent/old/xtask")),
+                &root.join("crates")
+            )
+            .unwrap(),
+            root
+        );
+        assert_eq!(locate(None, &here.join("src")).unwrap(), root);
+        let err = locate(Some(Path::new("/nonexistent/xtask")), Path::new("/")).unwrap_err();
+        assert!(
+            err.contains("/nonexistent/xtask") && err.contains("cargo xtask"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn binaries_by_profile() {
+        assert!(binary("s3proxy", "dev").ends_with("debug/s3proxy"));
+        assert!(binary("s3proxy", "bench-quick").ends_with("bench-quick/s3proxy"));
+    }
 }

@@ -7,93 +7,38 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "\
-usage: dev-s3 --root DIR [--port 9000] [--bind 127.0.0.1] [--access-key K] [--secret-key S] [--bucket NAME]...
+use clap::Parser;
 
-Serves DIR/<bucket>/<key> as S3 objects. --bucket may be repeated (default: my-bucket);
-bucket folders are created when missing. Log level: RUST_LOG (default info).";
-
-/// The command line, checked.
-#[derive(Debug, PartialEq)]
+/// Serves DIR/<bucket>/<key> as S3 objects (SigV4 checked, path-style), for local
+/// development. Bucket folders are created when missing.
+#[derive(Debug, PartialEq, Parser)]
+#[command(name = "dev-s3", after_help = "Log level: RUST_LOG (default info).")]
 struct Args {
+    /// The folder holding one sub-folder per bucket
+    #[arg(long, value_name = "DIR")]
     root: PathBuf,
+    #[arg(long, default_value_t = 9000)]
     port: u16,
+    /// The address to listen on
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     bind: IpAddr,
+    /// The only access key accepted in signatures
+    #[arg(long, value_name = "KEY", default_value = "s3proxy-local")]
     access_key: String,
+    /// Its secret
+    #[arg(long, value_name = "SECRET", default_value = "s3proxy-local-secret")]
     secret_key: String,
+    /// A bucket to serve (repeatable)
+    #[arg(long = "bucket", value_name = "NAME", default_value = S3Config::DEFAULT_BUCKET)]
     buckets: Vec<String>,
-}
-
-/// `Ok(None)` when help was asked for.
-fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, String> {
-    let mut root = None;
-    let mut port = 9000;
-    let mut bind = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    let mut access_key = "s3proxy-local".to_owned();
-    let mut secret_key = "s3proxy-local-secret".to_owned();
-    let mut buckets = Vec::new();
-
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        if arg == "-h" || arg == "--help" {
-            return Ok(None);
-        }
-        // Both `--flag value` and `--flag=value`.
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
-            None => (arg, None),
-        };
-        let value = match inline.or_else(|| args.next()) {
-            Some(value) => value,
-            None => return Err(format!("{flag} needs a value")),
-        };
-        match flag.as_str() {
-            "--root" => root = Some(PathBuf::from(value)),
-            "--port" => {
-                port = value
-                    .parse()
-                    .map_err(|_| format!("--port: not a port number: {value}"))?
-            }
-            "--bind" => {
-                bind = value
-                    .parse()
-                    .map_err(|_| format!("--bind: not an IP address: {value}"))?
-            }
-            "--access-key" => access_key = value,
-            "--secret-key" => secret_key = value,
-            "--bucket" => buckets.push(value),
-            _ => return Err(format!("unknown option: {flag}")),
-        }
-    }
-    let root = root.ok_or("--root is required")?;
-    if buckets.is_empty() {
-        buckets.push(S3Config::DEFAULT_BUCKET.to_owned());
-    }
-    Ok(Some(Args {
-        root,
-        port,
-        bind,
-        access_key,
-        secret_key,
-        buckets,
-    }))
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
 
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(msg) => {
-            eprintln!("dev-s3: {msg}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    // Mistakes and `--help` end here: clap prints them, exiting 2 and 0.
+    let args = Args::parse();
 
     let addr = SocketAddr::new(args.bind, args.port);
     let config = S3Config {
@@ -156,14 +101,21 @@ fn shutdown_signal() -> impl std::future::Future<Output = io::Result<()>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
-    fn parse(args: &[&str]) -> Result<Option<Args>, String> {
-        parse_args(args.iter().map(|s| (*s).to_owned()))
+    fn parse(args: &[&str]) -> Result<Args, String> {
+        Args::try_parse_from(std::iter::once("dev-s3").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_declaration_is_consistent() {
+        Args::command().debug_assert();
     }
 
     #[test]
     fn defaults() {
-        let args = parse(&["--root", "/srv"]).unwrap().unwrap();
+        let args = parse(&["--root", "/srv"]).unwrap();
         assert_eq!(args.port, 9000);
         assert_eq!(args.bind, IpAddr::V4(Ipv4Addr::LOCALHOST));
         assert_eq!(args.access_key, "s3proxy-local");
@@ -185,7 +137,6 @@ mod tests {
             "a",
             "--bucket=b",
         ])
-        .unwrap()
         .unwrap();
         assert_eq!(args.root, PathBuf::from("/srv"));
         assert_eq!(args.port, 9100);
@@ -203,6 +154,7 @@ mod tests {
         assert!(parse(&["--root", "/srv", "--port", "x"]).is_err());
         assert!(parse(&["--root"]).is_err());
         assert!(parse(&["--nope", "1"]).is_err());
-        assert_eq!(parse(&["--help"]), Ok(None));
+        let help = Args::try_parse_from(["dev-s3", "--help"]).unwrap_err();
+        assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
     }
 }

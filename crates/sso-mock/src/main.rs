@@ -3,101 +3,66 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
+use clap::Parser;
 use sso_mock::{random_string, MockConfig, SsoMock};
 use tokio::net::TcpListener;
 
-const USAGE: &str = "\
-usage: sso-mock [--port PORT] [--bind ADDR] [--client-id ID] [--client-secret SECRET]
-                [--code CODE] [--user EMAIL] [--auto-approve]
-
-A stand-in for the SSO (OAuth2 server) for running s3proxy locally.
-
-  --port PORT             TCP port (default 8081)
-  --bind ADDR             IP address to listen on (default 127.0.0.1)
-  --client-id ID          accepted OAuth2 client id (default s3proxy-local)
-  --client-secret SECRET  accepted client secret (default s3proxy-local-secret)
-  --code CODE             authorization code handed out (default: random)
-  --user EMAIL            the signed-in user's email (default test.user@example.com)
-  --auto-approve          redirect back at once instead of showing a Sign in page
-  -h, --help              show this help
-
-Log filter: RUST_LOG (default info).";
-
-#[derive(Debug)]
+/// A stand-in for the SSO (OAuth2 server) for running s3proxy locally.
+#[derive(Debug, Parser)]
+#[command(name = "sso-mock", after_help = "Log filter: RUST_LOG (default info).")]
 struct Args {
+    /// TCP port
+    #[arg(long, default_value_t = 8081)]
     port: u16,
+    /// IP address to listen on (or `localhost`)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1", value_parser = parse_bind)]
     bind: IpAddr,
-    config: MockConfig,
+    /// The accepted OAuth2 client id
+    #[arg(long, value_name = "ID", default_value = "s3proxy-local")]
+    client_id: String,
+    /// The accepted client secret
+    #[arg(long, value_name = "SECRET", default_value = "s3proxy-local-secret")]
+    client_secret: String,
+    /// The authorization code handed out [default: random]
+    #[arg(long)]
+    code: Option<String>,
+    /// The signed-in user's email
+    #[arg(long, value_name = "EMAIL", default_value = "test.user@example.com")]
+    user: String,
+    /// Redirect back at once instead of showing a Sign in page
+    #[arg(long)]
+    auto_approve: bool,
 }
 
-/// `Ok(None)`: help was asked for.
-fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, String> {
-    let mut port = 8081;
-    let mut bind = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    let mut config = MockConfig {
-        client_id: "s3proxy-local".into(),
-        client_secret: "s3proxy-local-secret".into(),
-        code: random_string(),
-        // A fresh token per login, as the real SSO does.
-        tokens: Vec::new(),
-        login_page: true,
-        ..MockConfig::default()
-    };
-
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        // Both `--flag value` and `--flag=value`.
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.into())),
-            _ => (arg, None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            match inline.clone().or_else(|| args.next()) {
-                Some(value) => Ok(value),
-                None => Err(format!("{name} needs a value")),
-            }
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--port" => {
-                let v = value("--port")?;
-                port = v
-                    .parse()
-                    .map_err(|_| format!("--port: not a port number: {v:?}"))?;
-            }
-            "--bind" => {
-                let v = value("--bind")?;
-                bind = match v.as_str() {
-                    "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
-                    _ => v
-                        .parse()
-                        .map_err(|_| format!("--bind: not an IP address: {v:?}"))?,
-                };
-            }
-            "--client-id" => config.client_id = value("--client-id")?,
-            "--client-secret" => config.client_secret = value("--client-secret")?,
-            "--code" => config.code = value("--code")?,
-            "--user" => config.user_email = value("--user")?,
-            "--auto-approve" if inline.is_none() => config.login_page = false,
-            other => return Err(format!("unknown argument: {other:?}")),
+impl Args {
+    fn config(&self) -> MockConfig {
+        MockConfig {
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            code: self.code.clone().unwrap_or_else(random_string),
+            // A fresh token per login, as the real SSO does.
+            tokens: Vec::new(),
+            login_page: !self.auto_approve,
+            user_email: self.user.clone(),
+            ..MockConfig::default()
         }
     }
-    Ok(Some(Args { port, bind, config }))
+}
+
+fn parse_bind(value: &str) -> Result<IpAddr, String> {
+    match value {
+        "localhost" => Ok(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        _ => value
+            .parse()
+            .map_err(|_| format!("not an IP address: {value:?}")),
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("sso-mock: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    // Mistakes and `--help` end here: clap prints them, exiting 2 and 0.
+    let args = Args::parse();
+    let config = args.config();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
 
     let addr = SocketAddr::new(args.bind, args.port);
@@ -118,15 +83,15 @@ async fn main() -> ExitCode {
     // Secrets (client secret, code, tokens) are never logged.
     log::info!(
         "client id {:?}, user {:?}, {}",
-        args.config.client_id,
-        args.config.user_email,
-        if args.config.login_page {
+        config.client_id,
+        config.user_email,
+        if config.login_page {
             "showing a Sign in page"
         } else {
             "auto-approving logins"
         }
     );
-    let mut mock = match SsoMock::start_with_listener(listener, args.config).await {
+    let mut mock = match SsoMock::start_with_listener(listener, config).await {
         Ok(mock) => mock,
         Err(e) => {
             eprintln!("sso-mock: cannot start on {addr}: {e}");
@@ -165,21 +130,30 @@ async fn wait_for_signal() -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
-    fn parse(args: &[&str]) -> Result<Option<Args>, String> {
-        parse_args(args.iter().map(|s| s.to_string()))
+    fn parse(args: &[&str]) -> Result<Args, String> {
+        Args::try_parse_from(std::iter::once("sso-mock").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_declaration_is_consistent() {
+        Args::command().debug_assert();
     }
 
     #[test]
     fn defaults() {
-        let args = parse(&[]).unwrap().unwrap();
+        let args = parse(&[]).unwrap();
         assert_eq!(args.port, 8081);
         assert_eq!(args.bind, IpAddr::V4(Ipv4Addr::LOCALHOST));
-        assert_eq!(args.config.client_id, "s3proxy-local");
-        assert_eq!(args.config.client_secret, "s3proxy-local-secret");
-        assert!(args.config.login_page);
-        assert!(args.config.tokens.is_empty());
-        assert_eq!(args.config.code.len(), 32);
+        let config = args.config();
+        assert_eq!(config.client_id, "s3proxy-local");
+        assert_eq!(config.client_secret, "s3proxy-local-secret");
+        assert_eq!(config.user_email, "test.user@example.com");
+        assert!(config.login_page);
+        assert!(config.tokens.is_empty());
+        assert_eq!(config.code.len(), 32);
     }
 
     #[test]
@@ -197,26 +171,31 @@ mod tests {
             "me@example.com",
             "--auto-approve",
         ])
-        .unwrap()
         .unwrap();
         assert_eq!(args.port, 9000);
         assert_eq!(args.bind, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        assert_eq!(args.config.client_id, "id");
-        assert_eq!(args.config.client_secret, "s");
-        assert_eq!(args.config.code, "c");
-        assert_eq!(args.config.user_email, "me@example.com");
-        assert!(!args.config.login_page);
+        let config = args.config();
+        assert_eq!(config.client_id, "id");
+        assert_eq!(config.client_secret, "s");
+        assert_eq!(config.code, "c");
+        assert_eq!(config.user_email, "me@example.com");
+        assert!(!config.login_page);
+        assert_eq!(
+            parse(&["--bind", "localhost"]).unwrap().bind,
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        );
     }
 
     #[test]
     fn help_and_errors() {
-        assert!(parse(&["--help"]).unwrap().is_none());
-        assert!(parse(&["--port"])
-            .unwrap_err()
-            .contains("--port needs a value"));
+        let help = Args::try_parse_from(["sso-mock", "--help"]).unwrap_err();
+        assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
+        assert!(parse(&["--port"]).unwrap_err().contains("--port"));
         assert!(parse(&["--port", "x"]).is_err());
         assert!(parse(&["--port", "70000"]).is_err());
-        assert!(parse(&["--bind", "nowhere"]).is_err());
+        assert!(parse(&["--bind", "nowhere"])
+            .unwrap_err()
+            .contains("not an IP address"));
         assert!(parse(&["--frobnicate"]).is_err());
         assert!(parse(&["--auto-approve=yes"]).is_err());
     }

@@ -1,6 +1,9 @@
 //! Starts the real parts around s3proxy, for integration tests: a `redis-server` process,
 //! the S3-compatible server of `dev-s3` (SigV4 checked), the SSO mock, and the proxy
-//! binary itself, each on a free loopback port, each stopped when dropped.
+//! binary itself, each on a free loopback port, each stopped when dropped. The two
+//! processes (`redis-server`, the proxy) are started by the `launcher` crate, as
+//! `cargo xtask up` and the benchmark start theirs; the S3 server and the SSO mock run in
+//! the test's own process, so a test can stop, restart and reconfigure them.
 //!
 //! A part that cannot run here (no `redis-server` on PATH, say) fails the test with a
 //! message saying how to install it: nothing is skipped silently.

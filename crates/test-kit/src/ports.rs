@@ -1,25 +1,26 @@
-use std::net::TcpListener;
+//! Ports and readiness, from the launcher, with the waiting done on tokio's clock so that
+//! the in-process servers of the same test keep answering meanwhile.
+
 use std::time::{Duration, Instant};
+
+use launcher::Process;
 
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free loopback port")
+    launcher::free_port().unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Waits until something accepts connections on the port.
-pub(crate) async fn wait_for_port(port: u16, within: Duration) -> bool {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return true;
+/// Waits until `process` is ready; panics, with the end of its log, when it exits first
+/// or is not ready within `limit`. Returns the time from its start.
+pub(crate) async fn ready(process: &mut Process, limit: Duration) -> Duration {
+    let deadline = Instant::now() + limit;
+    loop {
+        match process.poll_ready() {
+            Ok(true) => return process.spawned().elapsed(),
+            Ok(false) if Instant::now() < deadline => {}
+            Ok(false) => panic!("{}", process.not_ready(limit)),
+            Err(e) => panic!("{e}"),
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    false
 }

@@ -1,15 +1,17 @@
-//! The proxy binary as a child process.
+//! The proxy binary as a child process, started by the launcher.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
-use crate::ports::{free_port, wait_for_port};
+use launcher::{Lifetime, Output, Process, Ready, Spec};
+
+use crate::ports::{free_port, ready};
 
 /// A running `s3proxy` process; killed when dropped. Its stderr (the log) goes to a file.
 pub struct Proxy {
     port: u16,
-    child: Child,
+    process: Process,
     log_path: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -18,31 +20,8 @@ pub struct Proxy {
 /// or Redis settings cannot leak into a test.
 const INHERITED: [&str; 3] = ["PATH", "HOME", "TMPDIR"];
 
-/// Where the proxy's stderr (its log) goes.
-enum LogTo<'a> {
-    File(&'a Path),
-    /// A pipe the test reads, or leaves unread to see what a stuck log does.
-    Pipe,
-}
-
-fn command(bin: &Path, env: &[(String, String)], log: LogTo<'_>) -> Command {
-    let mut cmd = Command::new(bin);
-    cmd.env_clear();
-    for name in INHERITED {
-        if let Ok(v) = std::env::var(name) {
-            cmd.env(name, v);
-        }
-    }
-    cmd.envs(env.iter().map(|(k, v)| (k, v)));
-    let stderr = match log {
-        LogTo::File(path) => Stdio::from(std::fs::File::create(path).expect("proxy log file")),
-        LogTo::Pipe => Stdio::piped(),
-    };
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr);
-    cmd
-}
+/// How long the proxy may take to accept connections.
+const START_LIMIT: Duration = Duration::from_secs(20);
 
 impl Proxy {
     /// Starts the binary with `env` plus `PORT`, and waits until it accepts connections.
@@ -58,43 +37,30 @@ impl Proxy {
 
     /// The read end of the log pipe of a proxy started with a pipe.
     pub fn take_log_pipe(&mut self) -> Option<std::process::ChildStderr> {
-        self.child.stderr.take()
+        self.process.take_stderr()
     }
 
     async fn spawn_logging(bin: &Path, env: &[(String, String)], pipe: bool) -> Proxy {
         let port = free_port();
-        let mut env = env.to_vec();
-        env.retain(|(k, _)| k != "PORT");
-        env.push(("PORT".into(), port.to_string()));
+        let env = env.iter().filter(|(k, _)| k != "PORT").map(|(k, v)| (k, v));
+        let spec = launcher::s3proxy(bin, port).env_only(&INHERITED).envs(env);
         let dir = tempfile::tempdir().expect("temp dir");
         let log_path = dir.path().join("proxy.log");
-        let log = if pipe {
-            LogTo::Pipe
+        let output = if pipe {
+            Output::StderrPipe
         } else {
-            LogTo::File(&log_path)
+            Output::File(log_path.clone())
         };
-        let child = command(bin, &env, log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+        let process =
+            Process::spawn(spec, output, Lifetime::Owned).unwrap_or_else(|e| panic!("{e}"));
         let mut proxy = Proxy {
             port,
-            child,
+            process,
             log_path,
             _dir: dir,
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = proxy.child.try_wait() {
-                panic!("s3proxy exited at start ({status}):\n{}", proxy.logs());
-            }
-            if wait_for_port(port, Duration::from_millis(50)).await {
-                return proxy;
-            }
-        }
-        panic!(
-            "s3proxy did not listen on {port} within 20 s:\n{}",
-            proxy.logs()
-        );
+        ready(&mut proxy.process, START_LIMIT).await;
+        proxy
     }
 
     /// Runs the binary to its exit (for start-up errors); `None` if it is still running
@@ -106,22 +72,16 @@ impl Proxy {
     ) -> (Option<ExitStatus>, String, Duration) {
         let dir = tempfile::tempdir().expect("temp dir");
         let log_path = dir.path().join("proxy.log");
-        let started = Instant::now();
-        let mut child = command(bin, env, LogTo::File(&log_path))
-            .spawn()
-            .expect("run s3proxy");
-        let status = loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                break Some(status);
-            }
-            if started.elapsed() > within {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        let elapsed = started.elapsed();
+        // Not `launcher::s3proxy`: these runs choose their own `PORT`, or none.
+        let spec = Spec::new("s3proxy", bin, 0, Ready::Accepts)
+            .env_only(&INHERITED)
+            .envs(env.iter().map(|(k, v)| (k, v)));
+        let mut process = Process::spawn(spec, Output::File(log_path.clone()), Lifetime::Owned)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let status = process.wait_exit(within, Duration::from_millis(5));
+        let elapsed = process.spawned().elapsed();
+        // Killed here when still running, before its log is read.
+        drop(process);
         let logs = std::fs::read_to_string(&log_path).unwrap_or_default();
         (status, logs, elapsed)
     }
@@ -131,7 +91,7 @@ impl Proxy {
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// `http://127.0.0.1:<port><path>`.
@@ -161,7 +121,7 @@ impl Proxy {
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
+            .arg(self.pid().to_string())
             .status()
             .expect("run kill");
         assert!(status.success(), "kill -{name} failed");
@@ -169,15 +129,15 @@ impl Proxy {
 
     /// Open file descriptors of the process (from /proc).
     pub fn open_fds(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
             .map(|d| d.count())
             .unwrap_or(0)
     }
 
     /// Resident memory now and at its peak, in KiB (VmRSS, VmHWM from /proc).
     pub fn memory_kib(&self) -> (u64, u64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
         let field = |name: &str| {
             status
                 .lines()
@@ -192,7 +152,7 @@ impl Proxy {
     pub async fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + within;
         loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
+            if let Some(status) = self.process.try_wait() {
                 return Some(status);
             }
             if Instant::now() > deadline {
@@ -200,12 +160,5 @@ impl Proxy {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

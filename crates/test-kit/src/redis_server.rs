@@ -1,9 +1,10 @@
-//! A real `redis-server` process.
+//! A real `redis-server` process, started by the launcher.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::ports::{free_port, wait_for_port};
+use launcher::{Lifetime, Output, Process, Ready, RedisArgs, TlsFiles};
+
+use crate::ports::{free_port, ready};
 use crate::TestCa;
 
 const INSTALL_HINT: &str = "redis-server is needed by these tests and was not found on PATH: \
@@ -19,7 +20,7 @@ pub struct RedisOptions {
 
 pub struct RedisServer {
     port: u16,
-    child: Option<Child>,
+    process: Option<Process>,
     dir: tempfile::TempDir,
     options: RedisOptions,
 }
@@ -35,7 +36,7 @@ impl RedisServer {
         let dir = tempfile::tempdir().expect("temp dir for redis");
         let mut server = RedisServer {
             port: free_port(),
-            child: None,
+            process: None,
             dir,
             options,
         };
@@ -44,37 +45,21 @@ impl RedisServer {
     }
 
     async fn spawn(&mut self) {
-        let mut command = Command::new("redis-server");
-        match &self.options.tls {
-            None => command.args(["--port", &self.port.to_string()]),
-            Some(ca) => command
-                .args(["--port", "0", "--tls-port", &self.port.to_string()])
-                .arg("--tls-cert-file")
-                .arg(ca.server_cert_file())
-                .arg("--tls-key-file")
-                .arg(ca.server_key_file())
-                .arg("--tls-ca-cert-file")
-                .arg(ca.ca_file())
-                .args(["--tls-auth-clients", "no"]),
+        let args = RedisArgs {
+            password: self.options.password.clone(),
+            tls: self.options.tls.as_ref().map(|ca| TlsFiles {
+                cert: ca.server_cert_file(),
+                key: ca.server_key_file(),
+                ca: ca.ca_file(),
+            }),
         };
-        if let Some(password) = &self.options.password {
-            command.args(["--requirepass", password]);
-        }
-        let child = command
-            .args(["--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(self.dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
+        // Ready when it accepts connections: a `PING` would show in the command
+        // statistics that some tests read.
+        let spec = launcher::redis_server(self.port, self.dir.path(), &args).ready(Ready::Accepts);
+        let log = Output::File(self.dir.path().join("redis.log"));
+        let process = Process::spawn(spec, log, Lifetime::Owned)
             .unwrap_or_else(|e| panic!("{INSTALL_HINT} ({e})"));
-        self.child = Some(child);
-        assert!(
-            wait_for_port(self.port, Duration::from_secs(10)).await,
-            "redis-server did not start listening on port {}",
-            self.port
-        );
+        ready(self.process.insert(process), Duration::from_secs(10)).await;
     }
 
     pub fn port(&self) -> u16 {
@@ -96,14 +81,13 @@ impl RedisServer {
     }
 
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(|c| c.id())
+        self.process.as_ref().map(Process::pid)
     }
 
     /// Kills the process (like a crash).
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+        if let Some(mut process) = self.process.take() {
+            process.kill();
         }
     }
 
@@ -211,11 +195,5 @@ impl RedisServer {
             .query_async(&mut c)
             .await
             .expect("KEYS")
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
     }
 }

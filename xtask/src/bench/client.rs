@@ -1,18 +1,23 @@
-//! The benchmark's own load: plain HTTP/1.1 GETs over `TcpStream`, bodies read into a
-//! reusable buffer and thrown away. Used where wrk does not fit: one long stream, many
-//! parallel downloads, an exact number of sequential range requests.
+//! The benchmark's own load, where wrk does not fit: one long stream, many parallel
+//! downloads, an exact number of sequential range requests.
+//!
+//! Each connection is reqwest's client on a single-threaded runtime of the thread that
+//! uses it, so a download still has a thread of its own; bodies are counted chunk by chunk
+//! as they arrive and thrown away.
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
+use reqwest::header::{COOKIE, RANGE};
+use tokio::runtime::Runtime;
+
 use crate::Result;
 
-/// No single read or write may wait longer than this: a stuck server fails the run.
-const IO_TIMEOUT: Duration = Duration::from_secs(60);
-/// The biggest response head accepted.
-const MAX_HEAD: usize = 16 * 1024;
+/// A stuck server fails the run: connecting may take this long...
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+/// ...and a whole request, body included, this long. Not a limit per read: reqwest's
+/// read timeout arms a timer for every chunk, which showed in the figures.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Where to send requests: the backend directly, or the proxy with the session cookie.
 #[derive(Clone, Debug)]
@@ -29,119 +34,93 @@ impl Endpoint {
     pub fn url(&self, key: &str) -> String {
         format!("http://127.0.0.1:{}{}{key}", self.port, self.prefix)
     }
-
-    /// The request head of a GET of `key`, with a `Range` when given.
-    fn head(&self, key: &str, range: Option<&str>) -> String {
-        let mut head = format!(
-            "GET {}{key} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUser-Agent: xtask-bench\r\n",
-            self.prefix, self.port
-        );
-        if let Some(cookie) = &self.cookie {
-            head.push_str(&format!("Cookie: {cookie}\r\n"));
-        }
-        if let Some(range) = range {
-            head.push_str(&format!("Range: {range}\r\n"));
-        }
-        head.push_str("\r\n");
-        head
-    }
-
-    fn connect(&self) -> Result<TcpStream> {
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
-        let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT)
-            .map_err(|e| format!("{}: cannot connect to {addr}: {e}", self.name))?;
-        stream
-            .set_read_timeout(Some(IO_TIMEOUT))
-            .and_then(|()| stream.set_write_timeout(Some(IO_TIMEOUT)))
-            .and_then(|()| stream.set_nodelay(true))
-            .map_err(|e| e.to_string())?;
-        Ok(stream)
-    }
 }
 
-/// One keep-alive connection, one request at a time.
+/// One keep-alive connection (opened by the first request), one request at a time, on
+/// the calling thread.
 pub struct Conn {
+    runtime: Runtime,
+    client: reqwest::Client,
     endpoint: Endpoint,
-    stream: TcpStream,
 }
 
 impl Conn {
     pub fn open(endpoint: &Endpoint) -> Result<Conn> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start a runtime: {e}"))?;
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .http1_only()
+            .pool_max_idle_per_host(1)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent("xtask-bench")
+            .build()
+            .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
         Ok(Conn {
-            stream: endpoint.connect()?,
+            runtime,
+            client,
             endpoint: endpoint.clone(),
         })
     }
 
-    /// GETs `key` (a part of it with `range`), reads the whole body into `buf` piece by
-    /// piece and returns the status and the body's length.
-    pub fn get(&mut self, key: &str, range: Option<&str>, buf: &mut [u8]) -> Result<(u16, u64)> {
-        let what = || format!("{} GET {key}", self.endpoint.name);
-        self.stream
-            .write_all(self.endpoint.head(key, range).as_bytes())
-            .map_err(|e| format!("{}: {e}", what()))?;
-        // The head, and whatever part of the body came with it.
-        let mut filled = 0;
-        let head_end = loop {
-            let n = self
-                .stream
-                .read(&mut buf[filled..])
-                .map_err(|e| format!("{}: {e}", what()))?;
-            if n == 0 {
-                return Err(format!("{}: connection closed before the head", what()));
-            }
-            filled += n;
-            if let Some(end) = find(&buf[..filled], b"\r\n\r\n") {
-                break end + 4;
-            }
-            if filled >= MAX_HEAD.min(buf.len()) {
-                return Err(format!("{}: response head too big", what()));
-            }
-        };
-        let (status, length) =
-            parse_head(&buf[..head_end]).map_err(|e| format!("{}: {e}", what()))?;
-        let mut received = (filled - head_end) as u64;
-        while received < length {
-            let n = self
-                .stream
-                .read(buf)
-                .map_err(|e| format!("{}: after {received} bytes: {e}", what()))?;
-            if n == 0 {
-                return Err(format!(
-                    "{}: body cut short at {received} of {length} bytes",
-                    what()
-                ));
-            }
-            received += n as u64;
+    /// GETs `key` (a part of it with `range`), reads the whole body and returns the
+    /// status and the body's length, which must be the `Content-Length` for 200 and 206.
+    pub fn get(&mut self, key: &str, range: Option<&str>) -> Result<(u16, u64)> {
+        let what = format!("{} GET {key}", self.endpoint.name);
+        let mut request = self.client.get(self.endpoint.url(key));
+        if let Some(cookie) = &self.endpoint.cookie {
+            request = request.header(COOKIE, cookie);
         }
-        if received != length {
-            return Err(format!(
-                "{}: {received} bytes for a Content-Length of {length}",
-                what()
-            ));
+        if let Some(range) = range {
+            request = request.header(RANGE, range);
         }
-        Ok((status, length))
+        self.runtime.block_on(async {
+            let mut response = request.send().await.map_err(|e| format!("{what}: {e}"))?;
+            let status = response.status().as_u16();
+            let length = response.content_length();
+            let mut received = 0u64;
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|e| format!("{what}: after {received} bytes: {e}"))?
+            {
+                received += chunk.len() as u64;
+            }
+            match length {
+                Some(length) if length != received => Err(format!(
+                    "{what}: {received} bytes for a Content-Length of {length}"
+                )),
+                // Both nginx and the proxy send objects with their length.
+                None if status == 200 || status == 206 => {
+                    Err(format!("{what}: {status} without Content-Length"))
+                }
+                _ => Ok((status, received)),
+            }
+        })
     }
 }
 
 /// One GET of a whole object on a new connection; the body's length when the status is 200.
-pub fn download(endpoint: &Endpoint, key: &str, buf: &mut [u8]) -> Result<u64> {
-    let (status, length) = Conn::open(endpoint)?.get(key, None, buf)?;
+pub fn download(endpoint: &Endpoint, key: &str) -> Result<u64> {
+    download_on(&mut Conn::open(endpoint)?, key)
+}
+
+fn download_on(conn: &mut Conn, key: &str) -> Result<u64> {
+    let (status, length) = conn.get(key, None)?;
     if status != 200 {
-        return Err(format!("{} GET {key}: status {status}", endpoint.name));
+        return Err(format!("{} GET {key}: status {status}", conn.endpoint.name));
     }
     Ok(length)
 }
 
-/// `count` downloads of `key` at once, each on its own connection and thread with a
-/// `buffer`-byte buffer. Returns the bytes received in all and the time from the common
-/// start to the end of the last download.
-pub fn parallel_downloads(
-    endpoint: &Endpoint,
-    key: &str,
-    count: usize,
-    buffer: usize,
-) -> Result<(u64, Duration)> {
+/// `count` downloads of `key` at once, each on its own connection and thread. Returns the
+/// bytes received in all and the time from the common start to the end of the last
+/// download.
+pub fn parallel_downloads(endpoint: &Endpoint, key: &str, count: usize) -> Result<(u64, Duration)> {
     let start = Arc::new(Barrier::new(count + 1));
     let threads: Vec<_> = (0..count)
         .map(|_| {
@@ -149,9 +128,10 @@ pub fn parallel_downloads(
             let endpoint = endpoint.clone();
             let key = key.to_owned();
             std::thread::spawn(move || {
-                let mut buf = vec![0u8; buffer];
+                // Ready before the start, so that the clock counts only the downloads.
+                let conn = Conn::open(&endpoint);
                 start.wait();
-                download(&endpoint, &key, &mut buf)
+                download_on(&mut conn?, &key)
             })
         })
         .collect();
@@ -190,13 +170,12 @@ pub fn random_ranges(
 ) -> Result<(usize, Duration)> {
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     let mut conn = Conn::open(endpoint)?;
-    let mut buf = vec![0u8; 128 * 1024];
     let started = Instant::now();
     let mut done = 0;
     while done < count && started.elapsed() < limit {
         let first = rng.next() % (object_size - size + 1);
         let range = format!("bytes={first}-{}", first + size - 1);
-        let (status, length) = conn.get(key, Some(&range), &mut buf)?;
+        let (status, length) = conn.get(key, Some(&range))?;
         if status != 206 || length != size {
             return Err(format!(
                 "{} GET {key} with Range {range}: status {status}, {length} bytes (expected 206, {size})",
@@ -220,59 +199,27 @@ impl Rng {
     }
 }
 
-/// Status and `Content-Length` of a response head (bodies are never chunked here:
-/// both nginx and the proxy send files with their length).
-fn parse_head(head: &[u8]) -> Result<(u16, u64)> {
-    let (status, headers) = crate::http::parse_head(head)?;
-    let length = headers
-        .iter()
-        .find(|(name, _)| name == "content-length")
-        .and_then(|(_, value)| value.parse().ok());
-    match length {
-        Some(length) => Ok((status, length)),
-        // A redirect or error without a body length: say what it was.
-        None if status != 200 && status != 206 => Ok((status, 0)),
-        None => Err(format!("{status} without Content-Length")),
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
     use std::net::TcpListener;
 
-    #[test]
-    fn heads() {
-        assert_eq!(
-            parse_head(b"HTTP/1.1 206 Partial Content\r\ncontent-length: 10\r\n\r\n"),
-            Ok((206, 10))
-        );
-        assert_eq!(
-            parse_head(b"HTTP/1.1 302 Found\r\nLocation: /\r\n\r\n"),
-            Ok((302, 0))
-        );
-        assert!(parse_head(b"HTTP/1.1 200 OK\r\n\r\n").is_err());
-    }
-
-    #[test]
-    fn keep_alive_requests_and_ranges() {
+    /// A server that answers each request of one connection with one of `answers`;
+    /// returns the endpoint and the requests it read.
+    fn serve(
+        answers: &'static [&'static [u8]],
+    ) -> (Endpoint, std::thread::JoinHandle<Vec<String>>) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let server = std::thread::spawn(move || {
             let (mut stream, _) = listener.accept().unwrap();
             let mut requests = Vec::new();
             let mut buf = [0u8; 4096];
-            for _ in 0..3 {
+            for answer in answers {
                 let n = stream.read(&mut buf).unwrap();
                 requests.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-                stream
-                    .write_all(b"HTTP/1.1 206 Partial Content\r\nContent-Length: 4\r\n\r\n")
-                    .unwrap();
-                stream.write_all(b"abcd").unwrap();
+                stream.write_all(answer).unwrap();
             }
             requests
         });
@@ -282,12 +229,43 @@ mod tests {
             prefix: "/b/".into(),
             cookie: Some("c=1".into()),
         };
+        (endpoint, server)
+    }
+
+    #[test]
+    fn keep_alive_requests_and_ranges() {
+        const RANGE: &[u8] = b"HTTP/1.1 206 Partial Content\r\nContent-Length: 4\r\n\r\nabcd";
+        let (endpoint, server) = serve(&[RANGE, RANGE, RANGE]);
         let (n, _) = random_ranges(&endpoint, "k", 100, 4, 3, Duration::from_secs(10)).unwrap();
         assert_eq!(n, 3);
+        // The server accepted one connection: all three went over it.
         let requests = server.join().unwrap();
-        assert!(requests[0].starts_with("GET /b/k HTTP/1.1\r\n"));
-        assert!(requests[0].contains("\r\nCookie: c=1\r\n"));
-        assert!(requests.iter().all(|r| r.contains("\r\nRange: bytes=")));
+        assert!(
+            requests[0].starts_with("GET /b/k HTTP/1.1\r\n"),
+            "{}",
+            requests[0]
+        );
+        assert!(
+            requests[0].contains("\r\ncookie: c=1\r\n"),
+            "{}",
+            requests[0]
+        );
+        assert!(requests.iter().all(|r| r.contains("\r\nrange: bytes=")));
         assert_ne!(requests[0], requests[1], "the ranges differ");
+    }
+
+    #[test]
+    fn short_bodies_and_missing_lengths_fail() {
+        let (endpoint, server) = serve(&[b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabcd"]);
+        // The server closes after its answer: the body stops 6 bytes short.
+        let err = Conn::open(&endpoint).unwrap().get("k", None).unwrap_err();
+        server.join().unwrap();
+        assert!(err.starts_with("test GET k: after 4 bytes"), "{err}");
+
+        let (endpoint, server) =
+            serve(&[b"HTTP/1.1 302 Found\r\nLocation: /\r\nContent-Length: 0\r\n\r\n"]);
+        let err = download(&endpoint, "k").unwrap_err();
+        assert_eq!(err, "test GET k: status 302");
+        server.join().unwrap();
     }
 }

@@ -14,36 +14,20 @@ mod report;
 mod setup;
 mod wrk;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use client::Endpoint;
 use report::{Metric, Target};
+use reqwest::header::{COOKIE, RANGE};
 use setup::{Object, Proxy, Services, BUCKET};
 
+use crate::args::BenchOptions;
 use crate::workspace::{self, relative};
-use crate::{signals, Result};
+use crate::{http, signals, Result};
 
 const GIB: f64 = (1u64 << 30) as f64;
 const MIB: f64 = (1u64 << 20) as f64;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct BenchOptions {
-    /// About a second per measurement, one repetition, smaller objects: proves the
-    /// benchmark works (CI), measures nothing worth comparing.
-    pub quick: bool,
-    /// The proxy's log filter.
-    pub rust_log: String,
-}
-
-impl Default for BenchOptions {
-    fn default() -> Self {
-        BenchOptions {
-            quick: false,
-            rust_log: "warn".into(),
-        }
-    }
-}
 
 /// Sizes, durations and counts of one run.
 struct Plan {
@@ -83,8 +67,9 @@ impl Plan {
 struct Bench<'a> {
     plan: &'a Plan,
     services: &'a Services,
+    proxy_bin: PathBuf,
     proxy_env: Vec<(String, String)>,
-    proxy_log: std::path::PathBuf,
+    proxy_log: PathBuf,
     direct: Endpoint,
     cookie: String,
 }
@@ -100,7 +85,7 @@ impl Bench<'_> {
     }
 
     fn start_proxy(&self) -> Result<Proxy> {
-        Proxy::start(&self.proxy_env, &self.proxy_log)
+        Proxy::start(&self.proxy_bin, &self.proxy_env, &self.proxy_log)
     }
 }
 
@@ -108,9 +93,16 @@ pub fn run(options: &BenchOptions) -> Result<()> {
     signals::install()?;
     let nginx = setup::check_tools()?;
     let plan = Plan::new(options.quick);
-    println!("bench: building the release binaries (LTO: the first build takes minutes)...");
+    // The full run measures what is deployed (fat LTO: the first build takes many
+    // minutes); a quick run only proves the benchmark works, so it builds lighter.
+    let profile = if options.quick {
+        "bench-quick"
+    } else {
+        "release"
+    };
+    println!("bench: building the binaries with the {profile} profile...");
     let mut cargo = workspace::cargo();
-    cargo.args(["build", "--release"]);
+    cargo.args(["build", "--profile", profile]);
     for name in ["s3proxy", "sso-mock"] {
         cargo.args(["--package", name, "--bin", name]);
     }
@@ -139,7 +131,8 @@ pub fn run(options: &BenchOptions) -> Result<()> {
     if options.quick {
         let note = format!(
             "--quick: 1 repetition, ~1 s per measurement, {} instead of 1 GiB and {} instead \
-             of 64 MiB: proves the benchmark works, the figures mean little",
+             of 64 MiB, the bench-quick build profile (no LTO): proves the benchmark works, \
+             the figures mean little",
             plan.large.label(),
             plan.medium.label()
         );
@@ -150,12 +143,13 @@ pub fn run(options: &BenchOptions) -> Result<()> {
     setup::ensure_objects(&data, &[&plan.large, &plan.medium, &plan.small])?;
 
     println!("bench: starting nginx, redis-server and sso-mock...");
-    let services = Services::start(&nginx, &dir)?;
+    let services = Services::start(&nginx, &dir, profile)?;
     let proxy_log = dir.join("logs").join("s3proxy.log");
     std::fs::write(&proxy_log, "")
         .map_err(|e| format!("cannot write {}: {e}", proxy_log.display()))?;
     let proxy_env = services.proxy_env(&options.rust_log);
-    let proxy = Proxy::start(&proxy_env, &proxy_log)?;
+    let proxy_bin = workspace::binary("s3proxy", profile);
+    let proxy = Proxy::start(&proxy_bin, &proxy_env, &proxy_log)?;
     let cookie = setup::login(proxy.port, &plan.small.key)?;
     println!(
         "bench: nginx on :{}, proxy on :{}, signed in through the SSO mock",
@@ -164,6 +158,7 @@ pub fn run(options: &BenchOptions) -> Result<()> {
     let bench = Bench {
         plan: &plan,
         services: &services,
+        proxy_bin,
         proxy_env,
         proxy_log,
         direct: Endpoint {
@@ -247,29 +242,34 @@ fn check_same_bytes(bench: &Bench, proxy: &Proxy, data: &Path) -> Result<()> {
     let proxy = bench.proxy_endpoint(proxy);
     let small = &bench.plan.small;
     let file = std::fs::read(data.join(BUCKET).join(&small.key)).map_err(|e| e.to_string())?;
-    let cookie = [("Cookie", bench.cookie.as_str())];
-    for (endpoint, headers) in [(&bench.direct, &[][..]), (&proxy, &cookie[..])] {
-        let response = crate::http::get(&endpoint.url(&small.key), headers)?;
-        if response.status != 200 || response.body != file {
-            return Err(format!(
-                "{}: GET {} answered {} with {} bytes, not the file's {} bytes",
-                endpoint.name,
-                small.key,
-                response.status,
-                response.body.len(),
-                file.len()
-            ));
-        }
-        let range = [("Range", "bytes=100-299")];
-        let headers = [headers, &range[..]].concat();
-        let response = crate::http::get(&endpoint.url(&small.key), &headers)?;
-        if response.status != 206 || response.body != file[100..300] {
-            return Err(format!(
-                "{}: a Range request answered {} with {} bytes, not 206 with the file's bytes",
-                endpoint.name,
-                response.status,
-                response.body.len()
-            ));
+    let client = http::client()?;
+    for endpoint in [&bench.direct, &proxy] {
+        for (range, status, bytes) in [
+            (None, 200, &file[..]),
+            (Some("bytes=100-299"), 206, &file[100..300]),
+        ] {
+            let url = endpoint.url(&small.key);
+            let mut request = client.get(&url);
+            if let Some(cookie) = &endpoint.cookie {
+                request = request.header(COOKIE, cookie);
+            }
+            if let Some(range) = range {
+                request = request.header(RANGE, range);
+            }
+            let response = request.send().map_err(|e| format!("GET {url}: {e}"))?;
+            let answered = response.status().as_u16();
+            let body = http::bytes(response)?;
+            if answered != status || body != bytes {
+                return Err(format!(
+                    "{}: GET {} (Range: {}) answered {answered} with {} bytes, not {status} \
+                     with the file's {} bytes",
+                    endpoint.name,
+                    small.key,
+                    range.unwrap_or("none"),
+                    body.len(),
+                    bytes.len()
+                ));
+            }
         }
     }
     Ok(())
@@ -290,7 +290,6 @@ fn single_stream(bench: &Bench, proxy: &Proxy) -> Result<Vec<Metric>> {
         .not_comparable();
     let proxy_endpoint = bench.proxy_endpoint(proxy);
     let nginx_pid = bench.services.nginx_pid;
-    let mut buf = vec![0u8; 256 * 1024];
     for rep in 0..bench.plan.repetitions {
         for (endpoint, pid, tree) in [
             (&bench.direct, nginx_pid, true),
@@ -307,7 +306,7 @@ fn single_stream(bench: &Bench, proxy: &Proxy) -> Result<Vec<Metric>> {
             };
             let cpu_before = cpu_time(pid);
             let started = Instant::now();
-            let bytes = client::download(endpoint, &object.key, &mut buf)?;
+            let bytes = client::download(endpoint, &object.key)?;
             let elapsed = started.elapsed().as_secs_f64();
             let cpu_used = (cpu_time(pid) - cpu_before).as_secs_f64() / (bytes as f64 / GIB);
             let mb_per_s = bytes as f64 / elapsed / 1e6;
@@ -427,13 +426,12 @@ fn parallel_downloads(bench: &Bench) -> Result<Vec<Metric>> {
         .target(Target::Max(64.0))
         .python("83");
     let mut cpu = Metric::new(&title, "parallel.cpu_s_per_gib", "CPU s/GiB").not_comparable();
-    let buffer = 64 * 1024;
     for rep in 0..plan.repetitions {
         check_stop()?;
         let nginx = bench.services.nginx_pid;
         let before = procfs::tree_cpu_time(nginx).unwrap_or_default();
         let (bytes, elapsed) =
-            client::parallel_downloads(&bench.direct, &plan.medium.key, plan.parallel, buffer)?;
+            client::parallel_downloads(&bench.direct, &plan.medium.key, plan.parallel)?;
         let used = procfs::tree_cpu_time(nginx).unwrap_or_default() - before;
         let mb_per_s = bytes as f64 / elapsed.as_secs_f64() / 1e6;
         let per_gib = used.as_secs_f64() / (bytes as f64 / GIB);
@@ -449,7 +447,7 @@ fn parallel_downloads(bench: &Bench) -> Result<Vec<Metric>> {
         let endpoint = bench.proxy_endpoint(&proxy);
         let before = procfs::cpu_time(proxy.pid).unwrap_or_default();
         let (bytes, elapsed) =
-            client::parallel_downloads(&endpoint, &plan.medium.key, plan.parallel, buffer)?;
+            client::parallel_downloads(&endpoint, &plan.medium.key, plan.parallel)?;
         let used = procfs::cpu_time(proxy.pid).unwrap_or_default() - before;
         let hwm = procfs::peak_rss(proxy.pid).unwrap_or_default() as f64 / MIB;
         let mb_per_s = bytes as f64 / elapsed.as_secs_f64() / 1e6;

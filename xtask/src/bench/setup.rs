@@ -1,18 +1,20 @@
 //! The benchmark's world: the tools it needs, its objects, nginx as the fast backend,
-//! Redis and the SSO mock (all three kept by a [`Stack`]), and the proxy itself, which
-//! is restarted on its own (start-up time, peak memory from a fresh process).
+//! Redis and the SSO mock (all three in one launcher [`Group`]), and the proxy itself,
+//! which is restarted on its own (start-up time, peak memory from a fresh process).
 
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use crate::devenv::{DevEnv, PROXY_VARIABLES};
-use crate::stack::{Ready, Stack, STOP_GRACE};
-use crate::workspace::{binary, on_path, relative};
-use crate::{http, ports, procs, signals, Result};
+use launcher::{Group, Lifetime, Output, Process, Ready, Spec, SsoMockArgs};
+use reqwest::StatusCode;
+
+use crate::devenv::{self, DevEnv, PROXY_VARIABLES};
+use crate::up::STOP_GRACE;
+use crate::workspace::{binary, on_path, relative, target_dir};
+use crate::{http, signals, Result};
 
 /// What to run to get the tools the benchmark needs (Debian and Ubuntu).
 pub const INSTALL_HINT: &str = "apt-get install -y nginx-light wrk redis-server";
@@ -20,18 +22,12 @@ pub const INSTALL_HINT: &str = "apt-get install -y nginx-light wrk redis-server"
 /// The proxy's bucket (the folder of that name in the data folder).
 pub const BUCKET: &str = "my-bucket";
 
-/// How long the proxy may take to accept connections before the run fails.
+/// How long the proxy, or a service, may take to accept connections before the run fails.
 const START_LIMIT: Duration = Duration::from_secs(20);
 
 /// `target/bench/`: data, configuration, logs and results.
 pub fn bench_dir() -> PathBuf {
-    // `target/release/s3proxy` → `target/`, wherever CARGO_TARGET_DIR puts it.
-    let exe = binary("s3proxy", true);
-    let target = exe.parent().and_then(Path::parent).map_or_else(
-        || crate::workspace::root().join("target"),
-        Path::to_path_buf,
-    );
-    target.join("bench")
+    target_dir().join("bench")
 }
 
 /// nginx, wrk and redis-server must be installed; returns how to run nginx (Debian puts
@@ -151,7 +147,7 @@ fn pattern(len: usize) -> Vec<u8> {
 
 /// nginx, Redis and the SSO mock; stopped when dropped, also on error.
 pub struct Services {
-    stack: Stack,
+    group: Group,
     pub nginx_port: u16,
     pub nginx_pid: u32,
     pub redis_port: u16,
@@ -159,9 +155,11 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn start(nginx: &Path, dir: &Path) -> Result<Services> {
+    /// Starts them, the SSO mock from the build of `profile`; their output goes to
+    /// `dir/logs/<name>.log`.
+    pub fn start(nginx: &Path, dir: &Path, profile: &str) -> Result<Services> {
         let mut services = Services {
-            stack: Stack::new(false),
+            group: Group::new(),
             nginx_port: 0,
             nginx_pid: 0,
             redis_port: 0,
@@ -174,7 +172,7 @@ impl Services {
                 .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
         }
 
-        services.nginx_port = ports::free_port()?;
+        services.nginx_port = launcher::free_port()?;
         let prefix = dir.join("nginx");
         let conf = prefix.join("nginx.conf");
         let config = nginx_config(
@@ -185,46 +183,44 @@ impl Services {
         );
         std::fs::write(&conf, config)
             .map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
-        let mut command = Command::new(nginx);
-        command.arg("-p").arg(&prefix).arg("-c").arg(&conf);
+        let mut spec = Spec::new("nginx", nginx, services.nginx_port, Ready::Accepts)
+            .arg("-p")
+            .arg(&prefix)
+            .arg("-c")
+            .arg(&conf);
         if nginx_takes_error_log_option(nginx) {
             // Otherwise it first tries the packaged log file, which may not be writable.
-            command.arg("-e").arg(prefix.join("error.log"));
+            spec = spec.arg("-e").arg(prefix.join("error.log"));
         }
-        services
-            .stack
-            .start("nginx", services.nginx_port, command, Ready::Accepts)?;
-        services.nginx_pid = services.pid_of("nginx");
+        services.nginx_pid = services.start_one(spec, &logs)?;
 
-        services.redis_port = ports::free_port()?;
-        let mut redis = Command::new("redis-server");
-        redis
-            .args(["--port", &services.redis_port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir.join("redis"))
-            .arg("--logfile")
-            .arg(logs.join("redis.log"));
-        services
-            .stack
-            .start("redis-server", services.redis_port, redis, Ready::Pong)?;
+        services.redis_port = launcher::free_port()?;
+        let redis =
+            launcher::redis_server(services.redis_port, &dir.join("redis"), &Default::default());
+        services.start_one(redis, &logs)?;
 
-        services.sso_port = ports::free_port()?;
-        let mut sso = Command::new(binary("sso-mock", true));
-        sso.args(["--auto-approve", "--port", &services.sso_port.to_string()])
+        services.sso_port = launcher::free_port()?;
+        let args = SsoMockArgs {
+            client_id: devenv::default("SSO_CLIENT_ID"),
+            client_secret: devenv::default("SSO_CLIENT_SECRET"),
+            // Signs in at once: the benchmark measures the proxy, not a login page.
+            sign_in_page: false,
+        };
+        let sso = launcher::sso_mock(&binary("sso-mock", profile), services.sso_port, &args)
             .env("RUST_LOG", "warn");
-        services
-            .stack
-            .start("sso-mock", services.sso_port, sso, Ready::Accepts)?;
+        services.start_one(sso, &logs)?;
         Ok(services)
     }
 
-    fn pid_of(&self, name: &str) -> u32 {
-        self.stack
-            .entries()
-            .iter()
-            .find(|e| e.name == name)
-            .map_or(0, |e| e.pid)
+    /// Starts `spec`, logging to `logs/<name>.log`, and waits until it is ready; returns
+    /// its pid.
+    fn start_one(&mut self, spec: Spec, logs: &Path) -> Result<u32> {
+        let log = Output::File(logs.join(format!("{}.log", spec.name())));
+        let process = self
+            .group
+            .push(Process::spawn(spec, log, Lifetime::WithParent)?);
+        process.wait_ready(START_LIMIT, launcher::POLL, signals::stop_requested)?;
+        Ok(process.pid())
     }
 
     /// The proxy's environment: the local stack's defaults, pointed at these services.
@@ -243,6 +239,7 @@ impl Services {
         env.set("SSO_URL", format!("http://127.0.0.1:{}/", self.sso_port));
         env.set("RUST_LOG", rust_log);
         env.vars()
+            .filter(|(name, _)| *name != "PORT")
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect()
     }
@@ -250,7 +247,9 @@ impl Services {
 
 impl Drop for Services {
     fn drop(&mut self) {
-        self.stack.stop();
+        for name in self.group.stop(STOP_GRACE) {
+            eprintln!("warning: {name} could not be stopped");
+        }
     }
 }
 
@@ -336,7 +335,7 @@ http {{
 
 /// The proxy, run by the benchmark itself so that it can be restarted; stopped when dropped.
 pub struct Proxy {
-    child: Child,
+    process: Process,
     pub port: u16,
     pub pid: u32,
     /// From spawning the process to its first accepted connection.
@@ -344,104 +343,63 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// Starts the release binary with `env` on a free port, its output appended to `log`,
-    /// and waits (polling every millisecond) until it accepts connections.
-    pub fn start(env: &[(String, String)], log: &Path) -> Result<Proxy> {
-        let port = ports::free_port()?;
-        let out = File::options()
-            .create(true)
-            .append(true)
-            .open(log)
-            .map_err(|e| format!("cannot open {}: {e}", log.display()))?;
-        let err = out.try_clone().map_err(|e| e.to_string())?;
-        let mut command = Command::new(binary("s3proxy", true));
-        for name in PROXY_VARIABLES {
-            command.env_remove(name);
-        }
-        command
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .env("PORT", port.to_string())
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err);
-        procs::die_with_parent(&mut command);
-        let started = Instant::now();
-        let child = command
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", binary("s3proxy", true).display()))?;
-        let mut proxy = Proxy {
-            pid: child.id(),
-            child,
+    /// Starts the binary `bin` with `env` on a free port, its output appended to `log`,
+    /// and waits until it accepts connections.
+    pub fn start(bin: &Path, env: &[(String, String)], log: &Path) -> Result<Proxy> {
+        let port = launcher::free_port()?;
+        // Only the benchmark's settings: none of the shell's values of the proxy's variables.
+        let shell_values = PROXY_VARIABLES.iter().filter(|name| **name != "PORT");
+        let spec = launcher::s3proxy(bin, port)
+            .env_remove(shell_values)
+            .envs(env.iter().map(|(k, v)| (k, v)));
+        let mut process = Process::spawn(
+            spec,
+            Output::Append(log.to_path_buf()),
+            Lifetime::WithParent,
+        )?;
+        // A look every millisecond: the time to the first accepted connection is measured.
+        let start_time = process.wait_ready(
+            START_LIMIT,
+            Duration::from_millis(1),
+            signals::stop_requested,
+        )?;
+        Ok(Proxy {
             port,
-            start_time: Duration::ZERO,
-        };
-        let addr = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
-        loop {
-            if std::net::TcpStream::connect(addr).is_ok() {
-                proxy.start_time = started.elapsed();
-                return Ok(proxy);
-            }
-            if let Ok(Some(status)) = proxy.child.try_wait() {
-                return Err(format!(
-                    "s3proxy exited ({status}) at start; see {}",
-                    relative(log)
-                ));
-            }
-            if started.elapsed() > START_LIMIT || signals::stop_requested() {
-                return Err(format!(
-                    "s3proxy did not accept connections within {} s; see {}",
-                    START_LIMIT.as_secs(),
-                    relative(log)
-                ));
-            }
-            sleep(Duration::from_millis(1));
-        }
+            pid: process.pid(),
+            process,
+            start_time,
+        })
     }
 }
 
 impl Drop for Proxy {
     fn drop(&mut self) {
-        if !procs::stop(&[self.pid], STOP_GRACE).is_empty() {
+        if !self.process.stop(STOP_GRACE) {
             eprintln!("warning: s3proxy (pid {}) could not be stopped", self.pid);
-            return;
         }
-        let _ = self.child.wait();
     }
 }
 
 /// Signs in through the SSO mock (which approves at once) as a browser would, and
 /// checks that the session then gets `key`; returns the `assets_session_id=…` pair.
 pub fn login(proxy_port: u16, key: &str) -> Result<String> {
+    let client = http::client()?;
     let url = format!("http://127.0.0.1:{proxy_port}/{key}");
-    let anonymous = http::get(&url, &[])?;
-    let authorize = location(&anonymous, "the anonymous request")?;
-    let approved = http::get(&authorize, &[])?;
-    let callback = location(&approved, "the SSO mock's authorize")?;
-    let signed_in = http::get(&callback, &[])?;
-    location(&signed_in, "the callback")?;
-    let cookie = signed_in
-        .headers
-        .iter()
-        .filter(|(name, _)| name == "set-cookie")
-        .filter_map(|(_, value)| value.split(';').next())
-        .find(|pair| pair.starts_with("assets_session_id=") && pair.len() > 18)
-        .map(str::to_owned)
-        .ok_or("the callback set no session cookie")?;
-    let object = http::get(&url, &[("Cookie", &cookie)])?;
-    if object.status != 200 {
+    let anonymous = http::get(&client, &url, None)?;
+    let authorize = http::redirect(&anonymous, "sign-in: the anonymous request")?;
+    let approved = http::get(&client, &authorize, None)?;
+    let callback = http::redirect(&approved, "sign-in: the SSO mock's authorize")?;
+    let signed_in = http::get(&client, &callback, None)?;
+    http::redirect(&signed_in, "sign-in: the callback")?;
+    let cookie = http::session_cookie(&signed_in)?;
+    let object = http::get(&client, &url, Some(&cookie))?;
+    if object.status() != StatusCode::OK {
         return Err(format!(
             "signed in, but GET {url} answered {} (is the backend serving the bucket?)",
-            object.status
+            object.status()
         ));
     }
     Ok(cookie)
-}
-
-fn location(response: &http::Response, what: &str) -> Result<String> {
-    match (response.status, response.header("location")) {
-        (302, Some(location)) => Ok(location.to_owned()),
-        (status, _) => Err(format!("sign-in: {what} answered {status}, not a redirect")),
-    }
 }
 
 #[cfg(test)]

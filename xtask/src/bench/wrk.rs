@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::{procs, Result};
+use crate::Result;
 
 /// What one wrk run measured.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,7 +33,7 @@ pub fn run(
         wrk.args(["-H", header]);
     }
     wrk.arg(url);
-    let output = procs::probe(&mut wrk, duration + Duration::from_secs(30))
+    let output = launcher::probe(&mut wrk, duration + Duration::from_secs(30))
         .map_err(|e| format!("wrk {url}: {e}"))?;
     let text = String::from_utf8_lossy(&output.stdout);
     parse(&text).map_err(|e| format!("wrk {url}: {e}; its output:\n{text}"))

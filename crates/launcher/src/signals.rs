@@ -1,58 +1,12 @@
-//! Processes: run a probe with a time limit, tell whether a pid lives, stop processes.
+//! Processes by pid: whether one lives, whether it is still ours, signalling and stopping
+//! them, and the two ways a child may be tied to (or cut from) its launcher.
 
-use std::io::Read;
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use crate::Result;
-
-/// How often waits look again.
-pub const POLL: Duration = Duration::from_millis(50);
-
-/// Runs `command` quietly, at most `timeout`; `Err` carries the last line it printed.
-pub fn probe(command: &mut Command, timeout: Duration) -> Result<Output> {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => sleep(POLL),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("no answer within {} s", timeout.as_secs()));
-            }
-            Err(e) => return Err(e.to_string()),
-        }
-    };
-    // Probes print little, so reading after exit cannot fill a pipe and block.
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    if let Some(mut out) = child.stdout.take() {
-        let _ = out.read_to_end(&mut stdout);
-    }
-    if let Some(mut err) = child.stderr.take() {
-        let _ = err.read_to_end(&mut stderr);
-    }
-    if status.success() {
-        Ok(Output {
-            status,
-            stdout,
-            stderr,
-        })
-    } else {
-        let text = String::from_utf8_lossy(&stderr);
-        let last = text.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
-        Err(format!("{status}: {}", last.trim()))
-    }
-}
+use crate::POLL;
 
 /// Whether `pid` is a running process (a zombie, dead but not yet reaped, is not).
 pub fn is_alive(pid: u32) -> bool {
@@ -79,8 +33,8 @@ pub fn runs(pid: u32, name: &str) -> bool {
     }
 }
 
-/// kill(2).
-pub fn signal(pid: u32, signal: i32) -> std::io::Result<()> {
+/// kill(2) to exactly one process.
+pub(crate) fn signal(pid: u32, signal: i32) -> std::io::Result<()> {
     let pid = libc::pid_t::try_from(pid).map_err(|_| std::io::ErrorKind::InvalidInput)?;
     // SAFETY: kill has no memory effects; a positive pid targets exactly one process.
     if pid > 0 && unsafe { libc::kill(pid, signal) } == 0 {
@@ -95,7 +49,7 @@ pub fn signal_group(group: u32, signal: i32) {
     let Ok(group) = libc::pid_t::try_from(group) else {
         return;
     };
-    // 0 would be xtask's own group, 1 init's.
+    // 0 would be our own group, 1 init's.
     if group > 1 {
         // SAFETY: killpg has no memory effects.
         unsafe {
@@ -104,9 +58,9 @@ pub fn signal_group(group: u32, signal: i32) {
     }
 }
 
-/// Stops processes: SIGTERM to all, up to `grace` for them to exit, then SIGKILL.
-/// Returns the pids of those that did not exit, even after SIGKILL.
-pub fn stop(pids: &[u32], grace: Duration) -> Vec<u32> {
+/// Stops processes that are not our children (those of a pid file): SIGTERM to all, up
+/// to `grace` for them to exit, then SIGKILL. Returns the pids still alive after that.
+pub fn stop_pids(pids: &[u32], grace: Duration) -> Vec<u32> {
     for &pid in pids {
         let _ = signal(pid, libc::SIGTERM);
     }
@@ -137,9 +91,9 @@ fn wait_gone(pids: &[u32], limit: Duration) -> bool {
     }
 }
 
-/// Makes the child a session leader (setsid), so that it outlives xtask and its
+/// Makes the child a session leader (setsid), so that it outlives its launcher and the
 /// terminal's Ctrl-C and hang-up never reach it.
-pub fn detach(command: &mut Command) {
+pub(crate) fn detach(command: &mut Command) {
     // SAFETY: setsid is async-signal-safe, as code between fork and exec must be.
     unsafe {
         command.pre_exec(|| {
@@ -151,9 +105,9 @@ pub fn detach(command: &mut Command) {
     }
 }
 
-/// Asks the kernel to SIGTERM the child when xtask dies, even by SIGKILL, so a
-/// foreground stack never outlives its xtask.
-pub fn die_with_parent(command: &mut Command) {
+/// Asks the kernel to SIGTERM the child when its launcher dies, even by SIGKILL, so that
+/// nothing outlives a launcher that was not told to leave it running.
+pub(crate) fn die_with_parent(command: &mut Command) {
     #[cfg(target_os = "linux")]
     // SAFETY: prctl is async-signal-safe, as code between fork and exec must be.
     unsafe {
@@ -173,19 +127,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn probe_reports_failure_and_timeout() {
-        assert!(probe(Command::new("true").arg("x"), Duration::from_secs(5)).is_ok());
-        let err = probe(
-            Command::new("sh").args(["-c", "echo boom >&2; exit 3"]),
-            Duration::from_secs(5),
-        )
-        .unwrap_err();
-        assert!(err.contains("boom"), "{err}");
-        let err = probe(Command::new("sleep").arg("5"), Duration::from_millis(200)).unwrap_err();
-        assert!(err.contains("no answer"), "{err}");
-    }
-
-    #[test]
     fn alive_until_stopped_and_reaped_or_not() {
         let mut child = Command::new("sleep").arg("30").spawn().unwrap();
         let pid = child.id();
@@ -193,7 +134,7 @@ mod tests {
         assert!(runs(pid, "sleep"));
         assert!(!runs(pid, "s3proxy"));
         // Not yet reaped: a zombie, which counts as gone.
-        assert!(stop(&[pid], Duration::from_secs(5)).is_empty());
+        assert!(stop_pids(&[pid], Duration::from_secs(5)).is_empty());
         assert!(!is_alive(pid));
         child.wait().unwrap();
         assert!(!is_alive(pid));
