@@ -34,7 +34,7 @@ pub enum Task {
     Up(UpOptions),
     /// Stop what `up --detach` started
     Down,
-    /// docker compose -f compose/compose.yaml <ARGS>...
+    /// Run `docker compose -f compose/compose.yaml` with the given arguments
     Compose {
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,

@@ -7,7 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// "cannot start `what`: `<program>` in `<folder>`: <error>", with a hint when the
+/// The message `cannot start WHAT: PROGRAM in FOLDER: ERROR`, with a hint when the
 /// folder or the program is missing.
 pub fn spawn_error(what: &str, command: &Command, error: &io::Error) -> String {
     let program = Path::new(command.get_program());
