@@ -77,8 +77,10 @@ fn sso(config: &Config, tls_roots: &Option<Vec<Vec<u8>>>) -> Result<SsoClient, S
     SsoClient::new(settings).map_err(|e| format!("SSO client: {e}"))
 }
 
-async fn s3(config: &Config) -> Result<S3Streamer, String> {
+async fn s3(config: &Config, tls_roots: &Option<Vec<Vec<u8>>>) -> Result<S3Streamer, String> {
     let mut settings = S3Settings::new(config.aws_region.clone(), config.bucket.clone());
+    // An S3-compatible endpoint behind a private CA is trusted like Redis and the SSO.
+    settings.tls_roots = tls_roots.clone();
     settings.key_prefix = config.key_prefix.clone();
     settings.response_timeout = config.s3_timeout;
     settings.connect_timeout = config.s3_timeout.min(settings.connect_timeout);
@@ -127,7 +129,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     let app = App::new(
         store(&config, &tls_roots)?,
         sso(&config, &tls_roots)?,
-        s3(&config).await?,
+        s3(&config, &tls_roots).await?,
         frontend(&config)?,
     );
     let listener = http_frontend::bind(config.port)

@@ -29,6 +29,7 @@ mod redis_server;
 mod stack;
 mod stale_connections;
 mod test_ca;
+mod tls_front;
 
 pub use browser::{Browser, Page};
 pub use dev_s3::StoredHeaders;
@@ -41,3 +42,4 @@ pub use redis_server::{RedisOptions, RedisServer};
 pub use stack::{Stack, StackBuilder, BUCKET, HEALTHCHECK_KEY, S3_ACCESS_KEY, S3_SECRET_KEY};
 pub use stale_connections::StaleConnections;
 pub use test_ca::TestCa;
+pub use tls_front::TlsFront;
