@@ -54,8 +54,8 @@ pub enum Task {
     /// Start the local stack, sign in through the SSO mock, fetch objects, stop the stack
     Smoke,
     /// The release proxy against nginx serving the same objects: throughput, latency, CPU
-    /// and memory, direct vs proxied (needs nginx, wrk and redis-server; results in
-    /// target/bench/)
+    /// and memory, direct, through nginx as a reverse proxy and through s3proxy (needs
+    /// nginx, wrk, redis-server and openssl; results in target/bench/)
     Bench(BenchOptions),
 }
 

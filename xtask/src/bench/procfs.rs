@@ -37,6 +37,16 @@ pub fn peak_rss(pid: u32) -> Option<u64> {
     status_kib(pid, "VmHWM:").map(|kib| kib * 1024)
 }
 
+/// [`peak_rss`] of `pid` and of its children, added up (nginx's master and workers;
+/// since they started, so over every measurement so far).
+pub fn tree_peak_rss(pid: u32) -> Option<u64> {
+    let mut total = peak_rss(pid)?;
+    for child in children(pid) {
+        total += peak_rss(child).unwrap_or_default();
+    }
+    Some(total)
+}
+
 fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status

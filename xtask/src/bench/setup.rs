@@ -5,19 +5,20 @@
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use launcher::{Group, Lifetime, Output, Process, Ready, Spec, SsoMockArgs};
+use launcher::{Group, Lifetime, Output, Process, Spec, SsoMockArgs};
 use reqwest::StatusCode;
 
+use super::nginx::{BackendPorts, Nginx, ReverseProxyPorts};
+use super::tls::TestCa;
 use crate::devenv::{self, DevEnv, PROXY_VARIABLES};
 use crate::up::STOP_GRACE;
 use crate::workspace::{binary, on_path, relative, target_dir};
 use crate::{http, signals, Result};
 
 /// What to run to get the tools the benchmark needs (Debian and Ubuntu).
-pub const INSTALL_HINT: &str = "apt-get install -y nginx-light wrk redis-server";
+pub const INSTALL_HINT: &str = "apt-get install -y nginx-light wrk redis-server openssl";
 
 /// The proxy's bucket (the folder of that name in the data folder).
 pub const BUCKET: &str = "my-bucket";
@@ -30,7 +31,7 @@ pub fn bench_dir() -> PathBuf {
     target_dir().join("bench")
 }
 
-/// nginx, wrk and redis-server must be installed; returns how to run nginx (Debian puts
+/// nginx, wrk, redis-server and openssl must be installed; returns how to run nginx (Debian puts
 /// it in /usr/sbin, which is not on every user's PATH).
 pub fn check_tools() -> Result<PathBuf> {
     let nginx = if on_path("nginx") {
@@ -42,7 +43,7 @@ pub fn check_tools() -> Result<PathBuf> {
     if nginx.is_none() {
         missing.push("nginx");
     }
-    for tool in ["wrk", "redis-server"] {
+    for tool in ["wrk", "redis-server", "openssl"] {
         if !on_path(tool) {
             missing.push(tool);
         }
@@ -145,11 +146,16 @@ fn pattern(len: usize) -> Vec<u8> {
     bytes
 }
 
-/// nginx, Redis and the SSO mock; stopped when dropped, also on error.
+/// nginx (the backend and the reverse proxy), Redis and the SSO mock; stopped when
+/// dropped, also on error.
 pub struct Services {
     group: Group,
-    pub nginx_port: u16,
+    pub backend: BackendPorts,
     pub nginx_pid: u32,
+    pub nginx_proxy: ReverseProxyPorts,
+    pub nginx_proxy_pid: u32,
+    /// The CA that signed the backend's https certificate.
+    pub ca: TestCa,
     pub redis_port: u16,
     pub sso_port: u16,
 }
@@ -158,48 +164,49 @@ impl Services {
     /// Starts them, the SSO mock from the build of `profile`; their output goes to
     /// `dir/logs/<name>.log`.
     pub fn start(nginx: &Path, dir: &Path, profile: &str) -> Result<Services> {
-        let mut services = Services {
-            group: Group::new(),
-            nginx_port: 0,
-            nginx_pid: 0,
-            redis_port: 0,
-            sso_port: 0,
-        };
-        let logs = dir.join("logs");
-        for sub in ["logs", "redis", "nginx/tmp"] {
+        for sub in ["logs", "redis"] {
             let path = dir.join(sub);
             std::fs::create_dir_all(&path)
                 .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
         }
+        let logs = dir.join("logs");
+        let mut services = Services {
+            group: Group::new(),
+            backend: BackendPorts {
+                http: launcher::free_port()?,
+                https: launcher::free_port()?,
+            },
+            nginx_pid: 0,
+            nginx_proxy: ReverseProxyPorts {
+                to_http: launcher::free_port()?,
+                to_https: launcher::free_port()?,
+            },
+            nginx_proxy_pid: 0,
+            ca: TestCa::create(&dir.join("tls"))?,
+            redis_port: launcher::free_port()?,
+            sso_port: launcher::free_port()?,
+        };
 
-        services.nginx_port = launcher::free_port()?;
-        let prefix = dir.join("nginx");
-        let conf = prefix.join("nginx.conf");
-        let config = nginx_config(
-            &prefix,
+        let nginx = Nginx::probe(nginx);
+        let backend = nginx.backend(
+            &dir.join("nginx"),
             &dir.join("data"),
-            services.nginx_port,
-            &nginx_modules(nginx),
-        );
-        std::fs::write(&conf, config)
-            .map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
-        let mut spec = Spec::new("nginx", nginx, services.nginx_port, Ready::Accepts)
-            .arg("-p")
-            .arg(&prefix)
-            .arg("-c")
-            .arg(&conf);
-        if nginx_takes_error_log_option(nginx) {
-            // Otherwise it first tries the packaged log file, which may not be writable.
-            spec = spec.arg("-e").arg(prefix.join("error.log"));
-        }
-        services.nginx_pid = services.start_one(spec, &logs)?;
+            &services.backend,
+            &services.ca,
+        )?;
+        services.nginx_pid = services.start_one(backend, &logs)?;
+        let reverse_proxy = nginx.reverse_proxy(
+            &dir.join("nginx-proxy"),
+            &services.nginx_proxy,
+            &services.backend,
+            &services.ca,
+        )?;
+        services.nginx_proxy_pid = services.start_one(reverse_proxy, &logs)?;
 
-        services.redis_port = launcher::free_port()?;
         let redis =
             launcher::redis_server(services.redis_port, &dir.join("redis"), &Default::default());
         services.start_one(redis, &logs)?;
 
-        services.sso_port = launcher::free_port()?;
         let args = SsoMockArgs {
             client_id: devenv::default("SSO_CLIENT_ID"),
             client_secret: devenv::default("SSO_CLIENT_SECRET"),
@@ -230,7 +237,7 @@ impl Services {
         env.set("S3_USE_LOCAL", "true");
         env.set(
             "S3_ENDPOINT_URL",
-            format!("http://127.0.0.1:{}", self.nginx_port),
+            format!("http://127.0.0.1:{}", self.backend.http),
         );
         env.set(
             "REDIS_ENDPOINT",
@@ -243,6 +250,22 @@ impl Services {
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect()
     }
+
+    /// [`Services::proxy_env`] with the backend's https port as the S3 endpoint, its CA
+    /// trusted through `SSL_CERT_FILE`.
+    pub fn proxy_env_https(&self, rust_log: &str) -> Vec<(String, String)> {
+        let mut env = self.proxy_env(rust_log);
+        env.retain(|(name, _)| name != "S3_ENDPOINT_URL" && name != "SSL_CERT_FILE");
+        env.push((
+            "S3_ENDPOINT_URL".into(),
+            format!("https://localhost:{}", self.backend.https),
+        ));
+        env.push((
+            "SSL_CERT_FILE".into(),
+            self.ca.ca_file.display().to_string(),
+        ));
+        env
+    }
 }
 
 impl Drop for Services {
@@ -251,86 +274,6 @@ impl Drop for Services {
             eprintln!("warning: {name} could not be stopped");
         }
     }
-}
-
-/// Which optional nginx modules have temp paths to redirect (a "light" build may lack some).
-fn nginx_modules(nginx: &Path) -> Vec<&'static str> {
-    let output = Command::new(nginx)
-        .arg("-V")
-        .stdin(Stdio::null())
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
-        .unwrap_or_default();
-    ["fastcgi", "uwsgi", "scgi", "proxy"]
-        .into_iter()
-        .filter(|module| !output.contains(&format!("--without-http_{module}_module")))
-        .collect()
-}
-
-/// `-e` (the error log before the configuration is read) came with nginx 1.19.5.
-fn nginx_takes_error_log_option(nginx: &Path) -> bool {
-    let output = Command::new(nginx)
-        .arg("-v")
-        .stdin(Stdio::null())
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
-        .unwrap_or_default();
-    let version: Vec<u32> = output
-        .split("nginx/")
-        .nth(1)
-        .unwrap_or("")
-        .split(|c: char| !c.is_ascii_digit())
-        .take(3)
-        .map(|n| n.parse().unwrap_or(0))
-        .collect();
-    version >= vec![1, 19, 5]
-}
-
-/// An nginx of its own: `daemon off`, its own prefix and temp paths, serving `data`
-/// path-style (`/my-bucket/<key>` is `<data>/my-bucket/<key>`) with sendfile and ranges.
-/// S3's query strings and signatures are ignored, which is what makes it fast.
-fn nginx_config(prefix: &Path, data: &Path, port: u16, modules: &[&str]) -> String {
-    let p = prefix.display();
-    // As root, workers would otherwise switch to `nobody`, who may not read the data.
-    // SAFETY: geteuid has no side effects.
-    let user = if unsafe { libc::geteuid() } == 0 {
-        "user root;\n"
-    } else {
-        ""
-    };
-    let mut temp_paths = format!("    client_body_temp_path {p}/tmp/client_body;\n");
-    for module in modules {
-        temp_paths.push_str(&format!("    {module}_temp_path {p}/tmp/{module};\n"));
-    }
-    format!(
-        "# Written by `cargo xtask bench`; rewritten on every run.
-{user}daemon off;
-master_process on;
-worker_processes 2;
-pid {p}/nginx.pid;
-error_log {p}/error.log warn;
-events {{
-    worker_connections 4096;
-}}
-http {{
-    access_log off;
-    sendfile on;
-    # Not tcp_nopush: with sendfile it corks keep-alive responses, and a 64 KiB range
-    # then waits for the client's delayed ACK (40 ms per request instead of 0.1).
-    tcp_nodelay on;
-    keepalive_requests 1000000;
-    keepalive_timeout 65s;
-    default_type application/octet-stream;
-{temp_paths}    server {{
-        listen 127.0.0.1:{port} reuseport backlog=4096;
-        root {data};
-        location / {{
-        }}
-    }}
-}}
-",
-        data = data.display(),
-    )
 }
 
 /// The proxy, run by the benchmark itself so that it can be restarted; stopped when dropped.
@@ -414,19 +357,5 @@ mod tests {
         let bytes = pattern(1000);
         assert_eq!(bytes.len(), 1000);
         assert!(bytes.windows(8).all(|w| w != [0; 8]));
-    }
-
-    #[test]
-    fn nginx_configuration() {
-        let config = nginx_config(
-            Path::new("/b/nginx"),
-            Path::new("/b/data"),
-            8123,
-            &["proxy"],
-        );
-        assert!(config.contains("listen 127.0.0.1:8123"));
-        assert!(config.contains("root /b/data;"));
-        assert!(config.contains("proxy_temp_path /b/nginx/tmp/proxy;"));
-        assert!(config.contains("daemon off;"));
     }
 }
