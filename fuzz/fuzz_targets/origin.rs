@@ -5,7 +5,8 @@
 //!
 //! Properties: an accepted origin yields URLs (a target's and the OAuth callback) with
 //! no CR, LF, space or `"`, that parse as an `http::Uri` with the origin's scheme and
-//! host (its port, if any, a number below 65536), and that are valid `Location` values.
+//! host (its port, if any, a number below 65536), that are valid `Location` values, and
+//! that the origin recognises as its own (the login callback's same-origin check).
 #![no_main]
 
 use http::{HeaderValue, Request, Uri};
@@ -56,6 +57,7 @@ fuzz_target!(|data: &[u8]| {
             ),
         }
         HeaderValue::from_str(&url).expect("a valid Location value");
+        assert!(origin.is_origin_of(&url), "{data:?} -> {url:?}");
     }
     assert!(origin.callback_url().ends_with(CALLBACK_PATH));
 });

@@ -1,17 +1,19 @@
 //! `Range` and the four conditional headers.
 //!
 //! Input: lines (`\n`-separated): `Range`, `If-None-Match`, `If-Match`,
-//! `If-Modified-Since`, `If-Unmodified-Since`; a missing line is an absent header.
+//! `If-Modified-Since`, `If-Unmodified-Since`, `If-Range`; a missing line is an absent
+//! header.
 //!
 //! Properties: a usable Range is the input itself, is `bytes=` after trimming, and names
 //! one range `a-b` (a ≤ b), `a-` or `-n` (n > 0); entity tags are passed on exactly as
-//! sent; a date that was read survives httpdate formatting and parsing (whole seconds).
+//! sent; a date that was read survives httpdate formatting and parsing (whole seconds);
+//! an If-Range tag is the trimmed value, a strong tag (quoted, no quote inside).
 #![no_main]
 
 use std::time::{Duration, SystemTime};
 
 use http::{header, HeaderMap, HeaderName, HeaderValue};
-use http_input::{conditions, usable_range};
+use http_input::{conditions, if_range, usable_range, IfRange};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -20,11 +22,12 @@ fuzz_target!(|data: &[u8]| {
         check_range(range);
     }
 
-    let names: [HeaderName; 4] = [
+    let names: [HeaderName; 5] = [
         header::IF_NONE_MATCH,
         header::IF_MATCH,
         header::IF_MODIFIED_SINCE,
         header::IF_UNMODIFIED_SINCE,
+        header::IF_RANGE,
     ];
     let mut headers = HeaderMap::new();
     for (name, line) in names.iter().zip(lines) {
@@ -45,6 +48,19 @@ fuzz_target!(|data: &[u8]| {
         };
         assert!(text(&name).is_some(), "a date from no header: {name}");
         round_trips(date);
+    }
+    match if_range(&headers) {
+        None => assert!(!headers.contains_key(header::IF_RANGE)),
+        Some(IfRange::Tag(tag)) => {
+            assert_eq!(Some(tag.as_str()), text(&header::IF_RANGE).map(str::trim));
+            assert!(
+                tag.len() >= 2 && tag.starts_with('"') && tag.ends_with('"'),
+                "{tag:?}"
+            );
+            assert!(!tag[1..tag.len() - 1].contains('"'), "{tag:?}");
+        }
+        Some(IfRange::Date(date)) => round_trips(date),
+        Some(IfRange::Unusable) => {}
     }
 });
 
