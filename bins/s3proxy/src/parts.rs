@@ -132,6 +132,7 @@ pub async fn run(config: Config) -> Result<(), String> {
         s3(&config, &tls_roots).await?,
         frontend(&config)?,
     );
+    let shutdown = shutdown_broadcast();
     let listener = http_frontend::bind(config.port)
         .await
         .map_err(|e| format!("PORT: cannot listen on port {}: {e}", config.port))?;
@@ -153,7 +154,6 @@ pub async fn run(config: Config) -> Result<(), String> {
             .map(|p| format!("; metrics on port {p}"))
             .unwrap_or_default()
     );
-    let shutdown = shutdown_broadcast();
     if let Some(listener) = metrics_listener {
         tokio::spawn(http_frontend::serve_metrics(
             listener,
