@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use test_kit::{Browser, RawResponse, Stack, StackBuilder};
+use test_kit::{Browser, Proxy, RawResponse, Stack, StackBuilder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -31,6 +31,21 @@ pub async fn login(stack: &Stack, browser: &Browser) -> String {
     browser
         .cookies_for(&stack.proxy.url("/"))
         .expect("a session cookie after login")
+}
+
+/// A browser signed in on `proxy` (one more proxy of a stack): a request for a missing
+/// object goes through the SSO and ends in a 404.
+pub async fn sign_in(proxy: &Proxy) -> Browser {
+    let browser = Browser::new();
+    let page = browser.get(&proxy.url("/__probe__")).await;
+    assert_eq!(page.status, 404, "{}", proxy.logs());
+    browser
+}
+
+/// Waits up to `within` for the proxy to exit, and checks it exited with status 0.
+pub async fn assert_clean_exit(proxy: &mut Proxy, within: Duration) {
+    let exited = proxy.wait_exit(within).await;
+    assert_eq!(exited.and_then(|s| s.code()), Some(0), "{}", proxy.logs());
 }
 
 /// The `state` parameter of an authorize URL.

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{login, pattern, stack};
+use common::{login, pattern, sign_in, stack};
 use test_kit::{Browser, EcsCredentials, Proxy, Stack};
 
 /// A second proxy on the stack that finds its credentials through the default chain.
@@ -22,13 +22,6 @@ async fn proxy_with_ecs_credentials(stack: &Stack, ecs: &EcsCredentials) -> Prox
             ("AWS_EC2_METADATA_DISABLED", Some("true")),
         ])
         .await
-}
-
-async fn sign_in(proxy: &Proxy) -> Browser {
-    let browser = Browser::new();
-    let page = browser.get(&proxy.url("/__probe__")).await;
-    assert_eq!(page.status, 404, "{}", proxy.logs());
-    browser
 }
 
 #[tokio::test]

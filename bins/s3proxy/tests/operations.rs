@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{login, stack};
+use common::{assert_clean_exit, login, stack};
 use test_kit::{free_port, raw_get, Browser, Recorded, Recorder};
 
 async fn scrape(port: u16) -> String {
@@ -178,8 +178,7 @@ async fn the_metrics_listener_closes_at_shutdown() {
         .await;
     scrape(metrics_port).await;
     stack.proxy.signal("TERM");
-    let exited = stack.proxy.wait_exit(Duration::from_secs(3)).await;
-    assert_eq!(exited.and_then(|s| s.code()), Some(0));
+    assert_clean_exit(&mut stack.proxy, Duration::from_secs(3)).await;
     assert!(tokio::net::TcpStream::connect(("127.0.0.1", metrics_port))
         .await
         .is_err());

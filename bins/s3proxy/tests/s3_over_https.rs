@@ -4,15 +4,8 @@
 
 mod common;
 
-use common::{pattern, stack};
-use test_kit::{Browser, Proxy, TestCa, TlsFront};
-
-async fn sign_in(proxy: &Proxy) -> Browser {
-    let browser = Browser::new();
-    let page = browser.get(&proxy.url("/__probe__")).await;
-    assert_eq!(page.status, 404, "{}", proxy.logs());
-    browser
-}
+use common::{pattern, sign_in, stack};
+use test_kit::{Browser, TestCa, TlsFront};
 
 #[tokio::test]
 async fn an_https_endpoint_signed_by_the_ssl_cert_file_ca_is_trusted() {

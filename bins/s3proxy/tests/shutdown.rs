@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{closed_after, get_on, login, pattern, stack};
+use common::{assert_clean_exit, closed_after, get_on, login, pattern, stack};
 use test_kit::Browser;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -55,13 +55,7 @@ async fn sigterm_lets_a_slow_download_finish_and_refuses_new_connections() {
     }
     assert_eq!(got.len(), content.len());
     assert!(got == content, "download corrupted");
-    let exited = stack.proxy.wait_exit(Duration::from_secs(3)).await;
-    assert_eq!(
-        exited.and_then(|s| s.code()),
-        Some(0),
-        "{}",
-        stack.proxy.logs()
-    );
+    assert_clean_exit(&mut stack.proxy, Duration::from_secs(3)).await;
 }
 
 #[tokio::test]
@@ -112,13 +106,7 @@ async fn after_sigterm_idle_keepalive_connections_drain_for_two_seconds() {
         closed.is_some(),
         "idle connection kept past the drain window"
     );
-    let exited = stack.proxy.wait_exit(Duration::from_secs(3)).await;
-    assert_eq!(
-        exited.and_then(|s| s.code()),
-        Some(0),
-        "{}",
-        stack.proxy.logs()
-    );
+    assert_clean_exit(&mut stack.proxy, Duration::from_secs(3)).await;
     let took = signalled.elapsed();
     assert!(took < Duration::from_secs(3), "exit {took:?} after SIGTERM");
     assert!(

@@ -98,13 +98,18 @@ impl Subject {
         .unwrap_or_default()
     }
 
-    /// Whose CPU the figures are, for the progress lines.
-    fn whose(&self) -> &'static str {
-        match self.column {
+    /// Prints one run's figures, saying whose CPU they count.
+    fn say(&self, rep: usize, figures: &str) {
+        let whose = match self.column {
             Column::Direct => "nginx",
             Column::NginxProxy => "nginx proxy",
             Column::Proxy => "s3proxy",
-        }
+        };
+        println!(
+            "   run {}: {:11}: {figures} ({whose})",
+            rep + 1,
+            self.endpoint.name
+        );
     }
 }
 
@@ -427,11 +432,9 @@ fn stream_once(
     let elapsed = started.elapsed().as_secs_f64();
     let cpu_used = (subject.cpu_time() - cpu_before).as_secs_f64() / (bytes as f64 / GIB);
     let mb_per_s = bytes as f64 / elapsed / 1e6;
-    println!(
-        "   run {}: {:11}: {mb_per_s:7.0} MB/s, {cpu_used:.2} CPU s/GiB ({})",
-        rep + 1,
-        subject.endpoint.name,
-        subject.whose()
+    subject.say(
+        rep,
+        &format!("{mb_per_s:7.0} MB/s, {cpu_used:.2} CPU s/GiB"),
     );
     speed.push(subject.column, mb_per_s);
     cpu.push(subject.column, cpu_used);
@@ -485,19 +488,19 @@ fn small_objects(bench: &Bench, proxy: &Proxy) -> Result<Vec<Metric>> {
             let per_request =
                 (subject.cpu_time() - before).as_secs_f64() * 1e6 / result.requests as f64;
             let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-            println!(
-                "   run {}: {:11}: {:7.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {per_request:.0} CPU µs/req ({}){}",
-                rep + 1,
-                subject.endpoint.name,
-                result.requests_per_sec,
-                ms(result.p50),
-                ms(result.p99),
-                subject.whose(),
-                result
-                    .socket_errors
-                    .as_deref()
-                    .map(|e| format!(" (socket errors: {e})"))
-                    .unwrap_or_default()
+            let socket_errors = result
+                .socket_errors
+                .as_deref()
+                .map(|e| format!(", socket errors: {e}"))
+                .unwrap_or_default();
+            subject.say(
+                rep,
+                &format!(
+                    "{:7.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {per_request:.0} CPU µs/req{socket_errors}",
+                    result.requests_per_sec,
+                    ms(result.p50),
+                    ms(result.p99),
+                ),
             );
             rps.push(subject.column, result.requests_per_sec);
             p50.push(subject.column, ms(result.p50));
@@ -539,12 +542,7 @@ fn parallel_downloads(bench: &Bench) -> Result<Vec<Metric>> {
                 peak.push(subject.column, rss);
                 line.push_str(&format!(", peak RSS {rss:.1} MiB"));
             }
-            println!(
-                "   run {}: {:11}: {line} ({})",
-                rep + 1,
-                subject.endpoint.name,
-                subject.whose()
-            );
+            subject.say(rep, &line);
             speed.push(subject.column, mb_per_s);
             cpu.push(subject.column, per_gib);
         }
@@ -598,11 +596,12 @@ fn random_ranges(bench: &Bench, proxy: &Proxy) -> Result<Vec<Metric>> {
                 plan.range_limit,
             )?;
             let per_s = done as f64 / elapsed.as_secs_f64();
-            println!(
-                "   run {}: {:11}: {per_s:7.0} req/s ({done} ranges in {:.2} s)",
-                rep + 1,
-                subject.endpoint.name,
-                elapsed.as_secs_f64()
+            subject.say(
+                rep,
+                &format!(
+                    "{per_s:7.0} req/s ({done} ranges in {:.2} s)",
+                    elapsed.as_secs_f64()
+                ),
             );
             rps.push(subject.column, per_s);
         }
