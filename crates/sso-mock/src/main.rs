@@ -66,6 +66,8 @@ async fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
 
     let addr = SocketAddr::new(args.bind, args.port);
+    // Handlers before the port accepts: whoever sees it ready may signal at once.
+    let stop = shutdown_signal();
     let listener = match TcpListener::bind(addr).await {
         Ok(listener) => listener,
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
@@ -100,7 +102,7 @@ async fn main() -> ExitCode {
     };
     println!("sso-mock listening on {}", mock.url());
 
-    if let Err(e) = wait_for_signal().await {
+    if let Err(e) = stop.await {
         eprintln!("sso-mock: cannot wait for signals: {e}");
         mock.stop().await;
         return ExitCode::from(1);
@@ -110,21 +112,25 @@ async fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Returns on SIGINT (Ctrl-C) or SIGTERM (e.g. `docker stop`).
-async fn wait_for_signal() -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate())?;
+/// Installs the SIGINT (Ctrl-C) and SIGTERM (e.g. `docker stop`) handlers now; the
+/// future resolves on either.
+#[cfg(unix)]
+fn shutdown_signal() -> impl std::future::Future<Output = std::io::Result<()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let handlers = signal(SignalKind::terminate())
+        .and_then(|term| signal(SignalKind::interrupt()).map(|int| (term, int)));
+    async move {
+        let (mut term, mut int) = handlers?;
         tokio::select! {
-            result = tokio::signal::ctrl_c() => result,
+            _ = int.recv() => Ok(()),
             _ = term.recv() => Ok(()),
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
-    }
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> impl std::future::Future<Output = std::io::Result<()>> {
+    tokio::signal::ctrl_c()
 }
 
 #[cfg(test)]
