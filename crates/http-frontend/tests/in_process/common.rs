@@ -1,0 +1,407 @@
+//! The harness: the app built in the test's own process, as the binary builds it
+//! (`bins/s3proxy/src/parts.rs`), in front of the in-process S3 server and SSO mock, with
+//! the in-memory session store (or, for the tests of the key names shared with the
+//! Python service, a real `redis-server`).
+//!
+//! ```ignore
+//! let stack = frontend().start().await;
+//! stack.put_object("hello.txt", b"hi");
+//! let page = Browser::new().get(&stack.proxy.url("/hello.txt")).await;
+//! assert_eq!(page.body, b"hi");
+//! ```
+#![allow(dead_code)]
+
+use std::io;
+use std::panic::Location;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Once};
+use std::time::Duration;
+
+use dev_s3::{S3Config, S3Server};
+use http_frontend::{App, FrontendSettings};
+use s3_streamer::{S3Settings, S3Streamer, StaticKeys};
+use session_store::{
+    AnyStore, LoginState, MemoryStore, RedisSettings, RedisStore, Session, SessionStore,
+    StoreError, StoreTtls,
+};
+use sso_client::{SsoClient, SsoSettings};
+use sso_mock::{MockConfig, SsoMock};
+use test_kit::{
+    Browser, RawResponse, RedisServer, StoredHeaders, BUCKET, HEALTHCHECK_KEY, S3_ACCESS_KEY,
+    S3_SECRET_KEY,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// What to change before [`FrontendBuilder::start`].
+pub struct FrontendBuilder {
+    frontend: FrontendSettings,
+    s3: Box<dyn FnOnce(&mut S3Settings) + Send>,
+    sso: MockConfig,
+    redis: bool,
+}
+
+pub fn frontend() -> FrontendBuilder {
+    FrontendBuilder {
+        frontend: FrontendSettings::new(HEALTHCHECK_KEY),
+        s3: Box::new(|_| {}),
+        sso: MockConfig::default(),
+        redis: false,
+    }
+}
+
+impl FrontendBuilder {
+    /// Changes the frontend's settings (what the binary maps `COOKIE_SAMESITE`,
+    /// `CONTENT_SECURITY_POLICY`, `SSO_PKCE`... onto).
+    pub fn settings(mut self, f: impl FnOnce(&mut FrontendSettings)) -> Self {
+        f(&mut self.frontend);
+        self
+    }
+
+    /// Changes the S3 client's settings (`key_prefix`, ...).
+    pub fn s3(mut self, f: impl FnOnce(&mut S3Settings) + Send + 'static) -> Self {
+        self.s3 = Box::new(f);
+        self
+    }
+
+    /// Changes the SSO mock's behaviour.
+    pub fn sso(mut self, f: impl FnOnce(&mut MockConfig)) -> Self {
+        f(&mut self.sso);
+        self
+    }
+
+    /// Sessions in a real `redis-server` (for the key names and TTLs shared with the
+    /// Python service) instead of in memory.
+    pub fn redis(mut self) -> Self {
+        self.redis = true;
+        self
+    }
+
+    pub async fn start(self) -> Frontend {
+        catch_server_panics();
+        let redis = if self.redis {
+            Some(RedisServer::start().await)
+        } else {
+            None
+        };
+        let s3_root = tempfile::tempdir().expect("temp dir for S3");
+        let mut s3_config = S3Config::new(s3_root.path());
+        s3_config.access_key = S3_ACCESS_KEY.into();
+        s3_config.secret_key = S3_SECRET_KEY.into();
+        s3_config.buckets = vec![BUCKET.into()];
+        let s3 = S3Server::start(s3_config)
+            .await
+            .expect("start the S3 server");
+        let sso = SsoMock::start(self.sso.clone())
+            .await
+            .expect("start the SSO mock");
+
+        // As `parts.rs` builds them from the configuration.
+        let inner = match &redis {
+            Some(redis) => AnyStore::Redis(
+                RedisStore::new(RedisSettings::new(redis.url())).expect("a Redis store"),
+            ),
+            None => AnyStore::Memory(MemoryStore::new(StoreTtls::default())),
+        };
+        let store = WatchedStore {
+            inner,
+            counts: Arc::default(),
+        };
+        let sso_client = SsoClient::new(SsoSettings::new(
+            sso.url(),
+            sso.url(),
+            self.sso.client_id.clone(),
+            self.sso.client_secret.clone(),
+        ))
+        .expect("an SSO client");
+        let mut s3_settings = S3Settings::new("us-east-1", BUCKET);
+        s3_settings.endpoint = Some(s3.endpoint());
+        s3_settings.static_keys = Some(StaticKeys {
+            access_key_id: S3_ACCESS_KEY.into(),
+            secret_access_key: S3_SECRET_KEY.into(),
+        });
+        (self.s3)(&mut s3_settings);
+        let streamer = S3Streamer::new(s3_settings).await.expect("an S3 client");
+        let app = App::new(store.clone(), sso_client, streamer, self.frontend);
+
+        let listener = http_frontend::bind(0).await.expect("listen");
+        let port = listener.local_addr().expect("a local address").port();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(http_frontend::serve(listener, app, async {
+            let _ = stopped.await;
+        }));
+        Frontend {
+            proxy: Listening { port },
+            store,
+            redis,
+            stop: Some(stop),
+            server: Some(server),
+            sso,
+            s3,
+            _s3_root: s3_root,
+        }
+    }
+}
+
+/// Where the app listens.
+pub struct Listening {
+    port: u16,
+}
+
+impl Listening {
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+}
+
+/// The app serving on a loopback port, and the parts behind it. Dropping it stops the
+/// server and then the parts.
+pub struct Frontend {
+    pub proxy: Listening,
+    /// The app's session store, counting what was written to it.
+    pub store: WatchedStore,
+    redis: Option<RedisServer>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<io::Result<()>>>,
+    pub sso: SsoMock,
+    pub s3: S3Server,
+    _s3_root: tempfile::TempDir,
+}
+
+impl Frontend {
+    /// The `redis-server` of a harness started with [`FrontendBuilder::redis`].
+    pub fn redis(&self) -> &RedisServer {
+        self.redis
+            .as_ref()
+            .expect("started without Redis: use frontend().redis()")
+    }
+
+    /// Shuts the server down as the binary does on SIGTERM and waits for it to return.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("the server task")
+                .expect("the server's result");
+        }
+    }
+
+    /// Writes an object straight into the bucket's folder.
+    pub fn put_object(&self, key: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.s3.bucket_dir(BUCKET).join(key);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("object folder");
+        }
+        std::fs::write(&path, bytes).expect("write object");
+        path
+    }
+
+    /// Writes an object with the headers S3 would keep with it.
+    pub fn put_object_with(&self, key: &str, bytes: &[u8], headers: &StoredHeaders) -> PathBuf {
+        let path = self.put_object(key, bytes);
+        self.s3
+            .set_stored_headers(BUCKET, key, headers)
+            .expect("write the object's headers");
+        path
+    }
+
+    /// Fails the test if code outside the tests (the server, its parts) panicked in this
+    /// process: a panic in a connection task only ends that connection, quietly.
+    pub fn assert_no_panic(&self) {
+        let panics = SERVER_PANICS.lock().unwrap_or_else(|p| p.into_inner());
+        assert!(panics.is_empty(), "the server panicked: {panics:#?}");
+    }
+}
+
+impl Drop for Frontend {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// Writes made to the store, by kind.
+#[derive(Default)]
+struct Counts {
+    states: AtomicUsize,
+    sessions: AtomicUsize,
+    checks: AtomicUsize,
+}
+
+/// The app's store ([`MemoryStore`] or [`RedisStore`]), counting writes: with the memory
+/// store, "nothing was stored" cannot be read from Redis.
+#[derive(Clone)]
+pub struct WatchedStore {
+    inner: AnyStore,
+    counts: Arc<Counts>,
+}
+
+impl WatchedStore {
+    /// Login states saved.
+    pub fn states_saved(&self) -> usize {
+        self.counts.states.load(Ordering::SeqCst)
+    }
+
+    /// Sessions saved.
+    pub fn sessions_saved(&self) -> usize {
+        self.counts.sessions.load(Ordering::SeqCst)
+    }
+
+    /// Every write: states, sessions, "checked" markers.
+    pub fn writes(&self) -> usize {
+        self.states_saved() + self.sessions_saved() + self.counts.checks.load(Ordering::SeqCst)
+    }
+
+    /// A login state as the app will read it.
+    pub async fn login_state(&self, state: &str) -> Option<LoginState> {
+        self.inner.load_state(state).await.expect("the store")
+    }
+}
+
+impl SessionStore for WatchedStore {
+    async fn save_state(&self, state: &str, login: &LoginState) -> Result<(), StoreError> {
+        self.counts.states.fetch_add(1, Ordering::SeqCst);
+        self.inner.save_state(state, login).await
+    }
+
+    async fn load_state(&self, state: &str) -> Result<Option<LoginState>, StoreError> {
+        self.inner.load_state(state).await
+    }
+
+    async fn save_session(&self, session_id: &str, token: &str) -> Result<(), StoreError> {
+        self.counts.sessions.fetch_add(1, Ordering::SeqCst);
+        self.inner.save_session(session_id, token).await
+    }
+
+    async fn load_session(&self, session_id: &str) -> Result<Option<Session>, StoreError> {
+        self.inner.load_session(session_id).await
+    }
+
+    async fn mark_checked(&self, session_id: &str) -> Result<(), StoreError> {
+        self.counts.checks.fetch_add(1, Ordering::SeqCst);
+        self.inner.mark_checked(session_id).await
+    }
+}
+
+/// Panics outside test code (file and line), recorded by [`catch_server_panics`].
+static SERVER_PANICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Records every panic raised outside the test code (this test binary, test-kit, and the
+/// in-process S3 server and SSO mock); the default hook still prints it.
+fn catch_server_panics() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let Some(location) = info.location() {
+                if !in_test_code(location) {
+                    SERVER_PANICS
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(format!("{location}: {info}"));
+                }
+            }
+            previous(info);
+        }));
+    });
+}
+
+fn in_test_code(location: &Location<'_>) -> bool {
+    let file = location.file();
+    ["/tests/", "test-kit", "sso-mock", "dev-s3"]
+        .iter()
+        .any(|part| file.contains(part))
+}
+
+/// Bytes that differ at every position, so an offset mistake shows.
+pub fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+/// Signs `browser` in (through a request for a missing object) and returns the session
+/// cookie as a `Cookie` header value.
+pub async fn login(stack: &Frontend, browser: &Browser) -> String {
+    let page = browser.get(&stack.proxy.url("/__login_probe__")).await;
+    assert_eq!(
+        page.status, 404,
+        "login did not complete: {:?}",
+        page.redirects
+    );
+    assert_eq!(page.redirects.len(), 3, "{:?}", page.redirects);
+    browser
+        .cookies_for(&stack.proxy.url("/"))
+        .expect("a session cookie after login")
+}
+
+/// The `state` parameter of an authorize URL.
+pub fn state_of(location: &str) -> String {
+    query_param(location, "state").expect("state in the authorize URL")
+}
+
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then(|| v.to_string())
+    })
+}
+
+/// Sends `GET target` with `headers` on an open keep-alive connection and reads one
+/// response, its body by `Content-Length`.
+pub async fn get_on(stream: &mut TcpStream, target: &str, headers: &[(&str, &str)]) -> RawResponse {
+    let mut request = format!("GET {target} HTTP/1.1\r\nHost: x\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
+            .await
+            .expect("response in time")
+            .unwrap();
+        assert!(n > 0, "connection closed before a full response");
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let (_, length) = RawResponse::status_and_length(&buf[..end]);
+            if buf.len() >= end + 4 + length {
+                buf.truncate(end + 4 + length);
+                return test_kit::raw::parse(&buf);
+            }
+        }
+    }
+}
+
+/// Follows a login redirect to the SSO mock, as a browser would, and returns the
+/// callback's path and query it sends the browser back with.
+pub async fn authorize(location: &str) -> String {
+    let response = Browser::without_cookies()
+        .client()
+        .get(location)
+        .send()
+        .await
+        .expect("the SSO mock");
+    assert_eq!(response.status(), 302, "the SSO mock refused {location}");
+    let callback = response.headers()["location"].to_str().unwrap();
+    let path = callback
+        .find("/__redirect_from_sso")
+        .unwrap_or_else(|| panic!("not a callback URL: {callback}"));
+    callback[path..].to_string()
+}
