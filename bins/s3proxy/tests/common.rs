@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use test_kit::{Browser, Proxy, RawResponse, Stack, StackBuilder};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use test_kit::{Browser, Proxy, Stack, StackBuilder};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_s3proxy");
@@ -48,47 +48,6 @@ pub async fn assert_clean_exit(proxy: &mut Proxy, within: Duration) {
     assert_eq!(exited.and_then(|s| s.code()), Some(0), "{}", proxy.logs());
 }
 
-/// The `state` parameter of an authorize URL.
-pub fn state_of(location: &str) -> String {
-    query_param(location, "state").expect("state in the authorize URL")
-}
-
-pub fn query_param(url: &str, name: &str) -> Option<String> {
-    let query = url.split_once('?')?.1;
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=')?;
-        (k == name).then(|| v.to_string())
-    })
-}
-
-/// Sends `GET target` with `headers` on an open keep-alive connection and reads one
-/// response, its body by `Content-Length`.
-pub async fn get_on(stream: &mut TcpStream, target: &str, headers: &[(&str, &str)]) -> RawResponse {
-    let mut request = format!("GET {target} HTTP/1.1\r\nHost: x\r\n");
-    for (k, v) in headers {
-        request.push_str(&format!("{k}: {v}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
-            .await
-            .expect("response in time")
-            .unwrap();
-        assert!(n > 0, "connection closed before a full response");
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let (_, length) = RawResponse::status_and_length(&buf[..end]);
-            if buf.len() >= end + 4 + length {
-                buf.truncate(end + 4 + length);
-                return test_kit::raw::parse(&buf);
-            }
-        }
-    }
-}
-
 /// How long until the server closes `stream` (reading and discarding what it sends);
 /// `None` if it is still open after `within`.
 pub async fn closed_after(stream: &mut TcpStream, within: Duration) -> Option<Duration> {
@@ -102,19 +61,4 @@ pub async fn closed_after(stream: &mut TcpStream, within: Duration) -> Option<Du
             Ok(Ok(_)) => {}
         }
     }
-}
-
-/// Follows a login redirect to the SSO mock, as a browser would, and returns the
-/// callback's path and query it sends the browser back with (the mock records the
-/// sign-in's PKCE challenge on the way).
-pub async fn authorize(location: &str) -> String {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let response = client.get(location).send().await.expect("the SSO mock");
-    assert_eq!(response.status(), 302, "the SSO mock refused {location}");
-    let callback = response.headers()["location"].to_str().unwrap().to_string();
-    let url = reqwest::Url::parse(&callback).expect("an absolute callback URL");
-    format!("{}?{}", url.path(), url.query().unwrap_or(""))
 }

@@ -6,7 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{closed_after, get_on, stack};
+use common::{closed_after, stack};
+use test_kit::get_on;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 

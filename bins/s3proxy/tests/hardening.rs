@@ -8,8 +8,8 @@ mod common;
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use common::{get_on, login, query_param, stack};
-use test_kit::{raw_get, Browser};
+use common::{login, stack};
+use test_kit::{get_on, query_param, raw_get, Browser};
 use tokio::net::TcpStream;
 
 /// After the grace period, a page's twenty parallel requests cause one call to the SSO.

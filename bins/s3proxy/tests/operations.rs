@@ -230,7 +230,7 @@ async fn each_server_error_is_one_sentry_event_without_secrets() {
     let session_id = cookie.split('=').nth(1).unwrap().to_string();
     // The state and PKCE verifier of a login in progress.
     let started = raw_get(port, "GET /next.txt?code=query-secret HTTP/1.1", &[]).await;
-    let state = common::state_of(started.header("location").unwrap());
+    let state = test_kit::state_of(started.header("location").unwrap());
     let verifier = stack
         .redis
         .get(&format!("s3proxy__sso_pkce__{state}"))
@@ -248,7 +248,7 @@ async fn each_server_error_is_one_sentry_event_without_secrets() {
     .await;
     assert_eq!(s3.status, 500);
     stack.sso.update(|c| c.token_status = Some(502));
-    let callback = common::authorize(started.header("location").unwrap()).await;
+    let callback = test_kit::authorize(started.header("location").unwrap()).await;
     let sso = raw_get(port, &format!("GET {callback} HTTP/1.1"), &[]).await;
     assert_eq!(sso.status, 500);
     stack.redis.kill();

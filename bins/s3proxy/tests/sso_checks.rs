@@ -4,8 +4,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{stack, state_of};
-use test_kit::{raw_get, Browser};
+use common::stack;
+use test_kit::{raw_get, state_of, Browser};
 
 #[tokio::test]
 async fn me_answering_500_after_the_grace_period_gives_500() {

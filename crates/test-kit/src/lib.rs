@@ -21,11 +21,13 @@
 
 mod browser;
 mod ecs_credentials;
+mod objects;
 mod ports;
 mod proxy;
 pub mod raw;
 mod recorder;
 mod redis_server;
+mod sign_in_steps;
 mod stack;
 mod stale_connections;
 mod test_ca;
@@ -34,11 +36,13 @@ mod tls_front;
 pub use browser::{Browser, Page};
 pub use dev_s3::StoredHeaders;
 pub use ecs_credentials::EcsCredentials;
+pub use objects::{put_object, put_object_with};
 pub use ports::free_port;
 pub use proxy::Proxy;
-pub use raw::{raw_exchange, raw_exchange_bytes, raw_get, RawResponse};
+pub use raw::{get_on, raw_exchange, raw_exchange_bytes, raw_get, RawResponse};
 pub use recorder::{Recorded, Recorder};
 pub use redis_server::{RedisOptions, RedisServer};
+pub use sign_in_steps::{authorize, query_param, state_of};
 pub use stack::{Stack, StackBuilder, BUCKET, HEALTHCHECK_KEY, S3_ACCESS_KEY, S3_SECRET_KEY};
 pub use stale_connections::StaleConnections;
 pub use test_ca::TestCa;

@@ -89,3 +89,31 @@ impl RawResponse {
         (parsed.status, length)
     }
 }
+
+/// Sends `GET target` with `headers` on an open keep-alive connection and reads one
+/// response, its body by `Content-Length`.
+pub async fn get_on(stream: &mut TcpStream, target: &str, headers: &[(&str, &str)]) -> RawResponse {
+    let mut request = format!("GET {target} HTTP/1.1\r\nHost: x\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
+            .await
+            .expect("response in time")
+            .unwrap();
+        assert!(n > 0, "connection closed before a full response");
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let (_, length) = RawResponse::status_and_length(&buf[..end]);
+            if buf.len() >= end + 4 + length {
+                buf.truncate(end + 4 + length);
+                return parse(&buf);
+            }
+        }
+    }
+}

@@ -163,22 +163,13 @@ impl Stack {
 
     /// Writes an object straight into the bucket's folder.
     pub fn put_object(&self, key: &str, bytes: &[u8]) -> PathBuf {
-        let path = self.object_path(key);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("object folder");
-        }
-        std::fs::write(&path, bytes).expect("write object");
-        path
+        crate::put_object(&self.s3, key, bytes)
     }
 
     /// Writes an object with the headers S3 would keep with it (`Cache-Control`,
     /// `Content-Disposition`...).
     pub fn put_object_with(&self, key: &str, bytes: &[u8], headers: &StoredHeaders) -> PathBuf {
-        let path = self.put_object(key, bytes);
-        self.s3
-            .set_stored_headers(BUCKET, key, headers)
-            .expect("write the object's headers");
-        path
+        crate::put_object_with(&self.s3, key, bytes, headers)
     }
 
     pub fn object_path(&self, key: &str) -> PathBuf {

@@ -16,7 +16,6 @@ use std::panic::Location;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
-use std::time::Duration;
 
 use dev_s3::{S3Config, S3Server};
 use http_frontend::{App, FrontendSettings};
@@ -28,11 +27,8 @@ use session_store::{
 use sso_client::{SsoClient, SsoSettings};
 use sso_mock::{MockConfig, SsoMock};
 use test_kit::{
-    Browser, RawResponse, RedisServer, StoredHeaders, BUCKET, HEALTHCHECK_KEY, S3_ACCESS_KEY,
-    S3_SECRET_KEY,
+    Browser, RedisServer, StoredHeaders, BUCKET, HEALTHCHECK_KEY, S3_ACCESS_KEY, S3_SECRET_KEY,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -199,21 +195,12 @@ impl Frontend {
 
     /// Writes an object straight into the bucket's folder.
     pub fn put_object(&self, key: &str, bytes: &[u8]) -> PathBuf {
-        let path = self.s3.bucket_dir(BUCKET).join(key);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("object folder");
-        }
-        std::fs::write(&path, bytes).expect("write object");
-        path
+        test_kit::put_object(&self.s3, key, bytes)
     }
 
     /// Writes an object with the headers S3 would keep with it.
     pub fn put_object_with(&self, key: &str, bytes: &[u8], headers: &StoredHeaders) -> PathBuf {
-        let path = self.put_object(key, bytes);
-        self.s3
-            .set_stored_headers(BUCKET, key, headers)
-            .expect("write the object's headers");
-        path
+        test_kit::put_object_with(&self.s3, key, bytes, headers)
     }
 
     /// Fails the test if code outside the tests (the server, its parts) panicked in this
@@ -346,62 +333,4 @@ pub async fn login(stack: &Frontend, browser: &Browser) -> String {
     browser
         .cookies_for(&stack.proxy.url("/"))
         .expect("a session cookie after login")
-}
-
-/// The `state` parameter of an authorize URL.
-pub fn state_of(location: &str) -> String {
-    query_param(location, "state").expect("state in the authorize URL")
-}
-
-pub fn query_param(url: &str, name: &str) -> Option<String> {
-    let query = url.split_once('?')?.1;
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=')?;
-        (k == name).then(|| v.to_string())
-    })
-}
-
-/// Sends `GET target` with `headers` on an open keep-alive connection and reads one
-/// response, its body by `Content-Length`.
-pub async fn get_on(stream: &mut TcpStream, target: &str, headers: &[(&str, &str)]) -> RawResponse {
-    let mut request = format!("GET {target} HTTP/1.1\r\nHost: x\r\n");
-    for (k, v) in headers {
-        request.push_str(&format!("{k}: {v}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
-            .await
-            .expect("response in time")
-            .unwrap();
-        assert!(n > 0, "connection closed before a full response");
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let (_, length) = RawResponse::status_and_length(&buf[..end]);
-            if buf.len() >= end + 4 + length {
-                buf.truncate(end + 4 + length);
-                return test_kit::raw::parse(&buf);
-            }
-        }
-    }
-}
-
-/// Follows a login redirect to the SSO mock, as a browser would, and returns the
-/// callback's path and query it sends the browser back with.
-pub async fn authorize(location: &str) -> String {
-    let response = Browser::without_cookies()
-        .client()
-        .get(location)
-        .send()
-        .await
-        .expect("the SSO mock");
-    assert_eq!(response.status(), 302, "the SSO mock refused {location}");
-    let callback = response.headers()["location"].to_str().unwrap();
-    let path = callback
-        .find("/__redirect_from_sso")
-        .unwrap_or_else(|| panic!("not a callback URL: {callback}"));
-    callback[path..].to_string()
 }

@@ -3,10 +3,13 @@
 //! caches are kept private. ("Nothing stored" is read from the store's count of writes.)
 
 use http_frontend::HeaderValue;
-use test_kit::{raw_exchange, raw_exchange_bytes, raw_get, Browser, RawResponse, StoredHeaders};
+use test_kit::{
+    authorize, get_on, raw_exchange, raw_exchange_bytes, raw_get, state_of, Browser, RawResponse,
+    StoredHeaders,
+};
 use tokio::net::TcpStream;
 
-use crate::common::{authorize, frontend, get_on, login, state_of};
+use crate::common::{frontend, login};
 
 /// A GET sent with the given `Host`.
 async fn get_as_host(port: u16, target: &str, host: &str) -> RawResponse {

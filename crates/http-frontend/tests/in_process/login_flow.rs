@@ -2,9 +2,9 @@
 //! shared with the Python service keep a real `redis-server`.
 
 use http_frontend::SameSite;
-use test_kit::{raw_get, Browser, RawResponse};
+use test_kit::{query_param, raw_get, state_of, Browser, RawResponse};
 
-use crate::common::{frontend, pattern, query_param, state_of, Frontend};
+use crate::common::{frontend, pattern, Frontend};
 
 #[tokio::test]
 async fn full_flow_serves_exact_bytes_after_three_redirects() {
