@@ -13,24 +13,10 @@ pub fn stack() -> StackBuilder {
     Stack::builder(BIN)
 }
 
-/// Bytes that differ at every position, so an offset mistake shows.
-pub fn pattern(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
-}
-
 /// Signs `browser` in (through a request for a missing object) and returns the session
 /// cookie as a `Cookie` header value.
 pub async fn login(stack: &Stack, browser: &Browser) -> String {
-    let page = browser.get(&stack.proxy.url("/__login_probe__")).await;
-    assert_eq!(
-        page.status, 404,
-        "login did not complete: {:?}",
-        page.redirects
-    );
-    assert_eq!(page.redirects.len(), 3, "{:?}", page.redirects);
-    browser
-        .cookies_for(&stack.proxy.url("/"))
-        .expect("a session cookie after login")
+    test_kit::login_at(&stack.proxy.url(""), browser).await
 }
 
 /// A browser signed in on `proxy` (one more proxy of a stack): a request for a missing

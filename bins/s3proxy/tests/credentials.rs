@@ -7,8 +7,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{login, pattern, sign_in, stack};
-use test_kit::{Browser, EcsCredentials, Proxy, Stack};
+use common::{login, sign_in, stack};
+use test_kit::{pattern, Browser, EcsCredentials, Proxy, Stack};
 
 /// A second proxy on the stack that finds its credentials through the default chain.
 async fn proxy_with_ecs_credentials(stack: &Stack, ecs: &EcsCredentials) -> Proxy {

@@ -4,8 +4,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{login, pattern, stack};
-use test_kit::{raw_get, Browser};
+use common::{login, stack};
+use test_kit::{pattern, raw_get, Browser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

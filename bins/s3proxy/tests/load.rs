@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use common::{login, pattern, stack};
-use test_kit::{state_of, Browser};
+use common::{login, stack};
+use test_kit::{pattern, state_of, Browser};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_anonymous_requests_get_distinct_states() {

@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{pattern, sign_in, stack};
-use test_kit::{Browser, TestCa, TlsFront};
+use common::{sign_in, stack};
+use test_kit::{pattern, Browser, TestCa, TlsFront};
 
 #[tokio::test]
 async fn an_https_endpoint_signed_by_the_ssl_cert_file_ca_is_trusted() {

@@ -4,8 +4,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{assert_clean_exit, closed_after, login, pattern, stack};
-use test_kit::{get_on, Browser};
+use common::{assert_clean_exit, closed_after, login, stack};
+use test_kit::{get_on, pattern, Browser};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 

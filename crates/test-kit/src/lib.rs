@@ -42,8 +42,10 @@ pub use proxy::Proxy;
 pub use raw::{get_on, raw_exchange, raw_exchange_bytes, raw_get, RawResponse};
 pub use recorder::{Recorded, Recorder};
 pub use redis_server::{RedisOptions, RedisServer};
-pub use sign_in_steps::{authorize, query_param, state_of};
-pub use stack::{Stack, StackBuilder, BUCKET, HEALTHCHECK_KEY, S3_ACCESS_KEY, S3_SECRET_KEY};
+pub use sign_in_steps::{authorize, login_at, pattern, query_param, state_of};
+pub use stack::{
+    start_s3, Stack, StackBuilder, BUCKET, HEALTHCHECK_KEY, S3_ACCESS_KEY, S3_SECRET_KEY,
+};
 pub use stale_connections::StaleConnections;
 pub use test_ca::TestCa;
 pub use tls_front::TlsFront;

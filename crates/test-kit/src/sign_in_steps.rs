@@ -1,4 +1,26 @@
-//! The steps of a sign-in, one at a time, for tests that look between them.
+//! Signing in: whole, or one step at a time for tests that look between them.
+
+use crate::Browser;
+
+/// Signs `browser` in on the proxy at `base` (`http://127.0.0.1:<port>`), through a
+/// request for a missing object, and returns the session cookie as a `Cookie` value.
+pub async fn login_at(base: &str, browser: &Browser) -> String {
+    let page = browser.get(&format!("{base}/__login_probe__")).await;
+    assert_eq!(
+        page.status, 404,
+        "login did not complete: {:?}",
+        page.redirects
+    );
+    assert_eq!(page.redirects.len(), 3, "{:?}", page.redirects);
+    browser
+        .cookies_for(&format!("{base}/"))
+        .expect("a session cookie after login")
+}
+
+/// Bytes that differ at every position, so an offset mistake shows.
+pub fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+}
 
 /// The `state` parameter of an authorize URL.
 pub fn state_of(location: &str) -> String {

@@ -47,14 +47,7 @@ impl StackBuilder {
 
     pub async fn start(self) -> Stack {
         let redis = RedisServer::start_with(self.redis.clone()).await;
-        let s3_root = tempfile::tempdir().expect("temp dir for S3");
-        let mut s3_config = S3Config::new(s3_root.path());
-        s3_config.access_key = S3_ACCESS_KEY.into();
-        s3_config.secret_key = S3_SECRET_KEY.into();
-        s3_config.buckets = vec![BUCKET.into()];
-        let s3 = S3Server::start(s3_config)
-            .await
-            .expect("start the S3 server");
+        let (s3_root, s3) = start_s3().await;
         let sso = SsoMock::start(self.sso.clone())
             .await
             .expect("start the SSO mock");
@@ -71,6 +64,16 @@ impl StackBuilder {
             _s3_root: s3_root,
         }
     }
+}
+
+/// The S3 server over a new temporary folder (removed when the first value is dropped),
+/// with the test bucket and keys.
+pub async fn start_s3() -> (tempfile::TempDir, S3Server) {
+    let root = tempfile::tempdir().expect("temp dir for S3");
+    let s3 = S3Server::start(s3_config(root.path()))
+        .await
+        .expect("start the S3 server");
+    (root, s3)
 }
 
 fn s3_config(root: &Path) -> S3Config {

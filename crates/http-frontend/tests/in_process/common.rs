@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
 
-use dev_s3::{S3Config, S3Server};
+use dev_s3::S3Server;
 use http_frontend::{App, FrontendSettings};
 use s3_streamer::{S3Settings, S3Streamer, StaticKeys};
 use session_store::{
@@ -83,14 +83,7 @@ impl FrontendBuilder {
         } else {
             None
         };
-        let s3_root = tempfile::tempdir().expect("temp dir for S3");
-        let mut s3_config = S3Config::new(s3_root.path());
-        s3_config.access_key = S3_ACCESS_KEY.into();
-        s3_config.secret_key = S3_SECRET_KEY.into();
-        s3_config.buckets = vec![BUCKET.into()];
-        let s3 = S3Server::start(s3_config)
-            .await
-            .expect("start the S3 server");
+        let (s3_root, s3) = test_kit::start_s3().await;
         let sso = SsoMock::start(self.sso.clone())
             .await
             .expect("start the SSO mock");
@@ -315,22 +308,8 @@ fn in_test_code(location: &Location<'_>) -> bool {
         .any(|part| file.contains(part))
 }
 
-/// Bytes that differ at every position, so an offset mistake shows.
-pub fn pattern(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
-}
-
 /// Signs `browser` in (through a request for a missing object) and returns the session
 /// cookie as a `Cookie` header value.
 pub async fn login(stack: &Frontend, browser: &Browser) -> String {
-    let page = browser.get(&stack.proxy.url("/__login_probe__")).await;
-    assert_eq!(
-        page.status, 404,
-        "login did not complete: {:?}",
-        page.redirects
-    );
-    assert_eq!(page.redirects.len(), 3, "{:?}", page.redirects);
-    browser
-        .cookies_for(&stack.proxy.url("/"))
-        .expect("a session cookie after login")
+    test_kit::login_at(&stack.proxy.url(""), browser).await
 }

@@ -2,9 +2,9 @@
 //! shared with the Python service keep a real `redis-server`.
 
 use http_frontend::SameSite;
-use test_kit::{query_param, raw_get, state_of, Browser, RawResponse};
+use test_kit::{pattern, query_param, raw_get, state_of, Browser, RawResponse};
 
-use crate::common::{frontend, pattern, Frontend};
+use crate::common::{frontend, Frontend};
 
 #[tokio::test]
 async fn full_flow_serves_exact_bytes_after_three_redirects() {

@@ -1,8 +1,8 @@
 //! SPEC §2 and §5: routes, keys and streaming objects.
 
-use test_kit::{raw_get, Browser, RawResponse};
+use test_kit::{pattern, raw_get, Browser, RawResponse};
 
-use crate::common::{frontend, login, pattern, Frontend};
+use crate::common::{frontend, login, Frontend};
 
 async fn get_with_session(
     stack: &Frontend,
