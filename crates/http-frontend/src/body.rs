@@ -27,8 +27,8 @@ pub struct ResponseBody {
     /// The body reached its end (a stream cut short leaves this false).
     complete: bool,
     log: Option<AccessLog>,
-    inflight: Option<InFlightGuard>,
-    _answering: Option<AnsweringGuard>,
+    /// Set by [`ResponseBody::track`]; held until the body is done or dropped.
+    guards: Option<(InFlightGuard, AnsweringGuard)>,
 }
 
 impl ResponseBody {
@@ -52,8 +52,7 @@ impl ResponseBody {
             bytes: 0,
             complete,
             log: None,
-            inflight: None,
-            _answering: None,
+            guards: None,
         }
     }
 
@@ -64,22 +63,13 @@ impl ResponseBody {
         answering: AnsweringGuard,
     ) {
         self.log = log;
-        self.inflight = Some(inflight);
-        self._answering = Some(answering);
-    }
-
-    fn count(&mut self, bytes: usize) {
-        self.bytes += bytes as u64;
-    }
-
-    fn finished(&mut self) {
-        self.complete = true;
+        self.guards = Some((inflight, answering));
     }
 }
 
 impl Drop for ResponseBody {
     fn drop(&mut self) {
-        if let Some(inflight) = &self.inflight {
+        if let Some((inflight, _)) = &self.guards {
             inflight.body_sent(self.bytes);
         }
         if let Some(log) = &self.log {
@@ -111,16 +101,16 @@ impl Body for ResponseBody {
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
-                    this.count(data.len());
+                    this.bytes += data.len() as u64;
                 }
                 // hyper stops polling once Content-Length bytes are out, so the end
                 // of a sized body is seen here rather than as a final `None`.
                 if this.is_end_stream() {
-                    this.finished();
+                    this.complete = true;
                 }
             }
             Poll::Ready(Some(Err(e))) => log::warn!("S3 body failed mid-stream: {e}"),
-            Poll::Ready(None) => this.finished(),
+            Poll::Ready(None) => this.complete = true,
             Poll::Pending => {}
         }
         polled

@@ -17,25 +17,21 @@ pub struct BodyError(String);
 
 /// The body of an object, streamed from S3 as it is read. Dropping it closes the S3
 /// connection (unless the body was read to its end, when the connection is reused).
-pub struct ObjectBody {
-    incoming: Option<Incoming>,
-    _stream: Option<StreamGuard>,
-}
+/// The guard counts the download as under way for as long as the body lives.
+pub struct ObjectBody(Option<(Incoming, StreamGuard)>);
 
 impl ObjectBody {
     pub(crate) fn new(incoming: Incoming, stream: StreamGuard) -> ObjectBody {
-        ObjectBody {
-            incoming: Some(incoming),
-            _stream: Some(stream),
-        }
+        ObjectBody(Some((incoming, stream)))
     }
 
     /// An empty body (for HEAD).
     pub fn empty() -> ObjectBody {
-        ObjectBody {
-            incoming: None,
-            _stream: None,
-        }
+        ObjectBody(None)
+    }
+
+    fn incoming(&self) -> Option<&Incoming> {
+        self.0.as_ref().map(|(incoming, _)| incoming)
     }
 }
 
@@ -47,21 +43,20 @@ impl Body for ObjectBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        match &mut self.incoming {
+        match &mut self.0 {
             None => Poll::Ready(None),
-            Some(incoming) => Pin::new(incoming)
+            Some((incoming, _)) => Pin::new(incoming)
                 .poll_frame(cx)
                 .map_err(|e| BodyError(e.to_string())),
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.incoming.as_ref().is_none_or(Body::is_end_stream)
+        self.incoming().is_none_or(Body::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.incoming
-            .as_ref()
+        self.incoming()
             .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
     }
 }
