@@ -376,7 +376,9 @@ fn single_stream(bench: &Bench, proxy: &Proxy) -> Result<Vec<Metric>> {
         .not_comparable();
     for rep in 0..bench.plan.repetitions {
         for subject in bench.subjects(proxy) {
-            stream_once(&subject, &object.key, rep, &mut speed, &mut cpu)?;
+            let (mb_per_s, cpu_s_per_gib) = stream_once(&subject, &object.key, rep)?;
+            speed.push(subject.column, mb_per_s);
+            cpu.push(subject.column, cpu_s_per_gib);
         }
     }
     Ok(vec![speed, cpu])
@@ -404,27 +406,19 @@ fn single_stream_https(bench: &Bench) -> Result<Vec<Metric>> {
     };
     for rep in 0..bench.plan.repetitions {
         for subject in [bench.direct(), nginx_proxy.clone(), bench.proxy(&proxy)] {
+            let (mb_per_s, cpu_s_per_gib) = stream_once(&subject, &object.key, rep)?;
+            speed.push(subject.column, mb_per_s);
             // The backend's CPU for a plain download says nothing about https.
-            let mut no_cpu = Metric::new(&title, "unused", "unused");
-            let cpu = if subject.column == Column::Direct {
-                &mut no_cpu
-            } else {
-                &mut cpu
-            };
-            stream_once(&subject, &object.key, rep, &mut speed, cpu)?;
+            if subject.column != Column::Direct {
+                cpu.push(subject.column, cpu_s_per_gib);
+            }
         }
     }
     Ok(vec![speed, cpu])
 }
 
-/// Downloads `key` once from `subject`, recording MB/s and CPU seconds per GiB.
-fn stream_once(
-    subject: &Subject,
-    key: &str,
-    rep: usize,
-    speed: &mut Metric,
-    cpu: &mut Metric,
-) -> Result<()> {
+/// Downloads `key` once from `subject`: MB/s and the subject's CPU seconds per GiB.
+fn stream_once(subject: &Subject, key: &str, rep: usize) -> Result<(f64, f64)> {
     check_stop()?;
     let cpu_before = subject.cpu_time();
     let started = Instant::now();
@@ -436,9 +430,7 @@ fn stream_once(
         rep,
         &format!("{mb_per_s:7.0} MB/s, {cpu_used:.2} CPU s/GiB"),
     );
-    speed.push(subject.column, mb_per_s);
-    cpu.push(subject.column, cpu_used);
-    Ok(())
+    Ok((mb_per_s, cpu_used))
 }
 
 /// 2. Small objects, 64 connections: requests per second and latency, with wrk.
