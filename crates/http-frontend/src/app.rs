@@ -1,28 +1,36 @@
-//! The application: parts it needs, routing, and the session check.
+//! The application: the parts it needs, the checks every request passes before the
+//! sign-in gate, and the bookkeeping of each answer (metrics, Sentry, access log).
 
+use std::future::poll_fn;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::request::Parts;
 use http::{header, HeaderMap, HeaderValue, Method as HttpMethod, Request, StatusCode, Uri};
-use s3_streamer::{Method, S3Streamer};
-use s3proxy_metrics::{Metrics, TokenCheck};
+use s3_streamer::S3Streamer;
+use s3proxy_metrics::Metrics;
 use session_store::SessionStore;
-use sso_client::{Outcome, SsoClient};
+use sso_client::SsoClient;
+use sso_gate::{Gate, GateLayer, GateSettings};
+use tower_layer::Layer;
+use tower_service::Service;
 
 use crate::conn_state::{AnsweringGuard, ConnState};
-use crate::report::{self, failed, Dependency, Failure, RequestTransaction};
-use crate::responses::{closing, empty, explained, method_not_allowed, HttpResponse};
+use crate::objects::{Objects, Shared};
+use crate::observer::MetricsObserver;
+use crate::report::{self, EventRequest, Failure, RequestTransaction};
+use crate::responses::{closing, empty, method_not_allowed, HttpResponse};
 use crate::settings::FrontendSettings;
-use crate::token_checks::{CheckOutcome, TokenChecks};
 use crate::tracking::AccessLog;
-use http_input::{client_address, decode_path, guard, session_id, CALLBACK_PATH};
+use http_input::client_address;
 
 /// Longest request-target answered. Every anonymous request stores its URL for a
 /// minute; this bounds what one request can make the store hold.
 const MAX_TARGET_BYTES: usize = 8 * 1024;
+
+/// The object service behind the sign-in gate, for one connection.
+pub(crate) type ConnService<S> = Gate<Objects, S>;
 
 /// Everything a request needs. Cheap to clone.
 pub struct App<S> {
@@ -38,26 +46,37 @@ impl<S> Clone for App<S> {
 }
 
 struct Inner<S> {
-    store: S,
-    sso: SsoClient,
-    s3: S3Streamer,
+    gate: GateLayer<S>,
+    objects: Arc<Shared>,
     settings: FrontendSettings,
     metrics: Arc<Metrics>,
-    token_checks: TokenChecks,
     /// Set at shutdown: every response then closes its connection.
     draining: AtomicBool,
 }
 
-impl<S: SessionStore> App<S> {
+impl<S: SessionStore + 'static> App<S> {
+    /// The S3 object service behind the sign-in gate (sessions in `store`, sign-in
+    /// through `sso`), run as `settings` say.
     pub fn new(store: S, sso: SsoClient, s3: S3Streamer, settings: FrontendSettings) -> App<S> {
+        let metrics = Arc::<Metrics>::default();
+        let gate_settings = GateSettings {
+            cookie_samesite: settings.cookie_samesite,
+            pkce: settings.pkce,
+            // Exactly the healthcheck object, and nothing else, skips the sign-in.
+            public_paths: vec![settings.healthcheck_key.clone()],
+        };
+        let gate = GateLayer::observed(store, sso, gate_settings, MetricsObserver(metrics.clone()));
+        let objects = Arc::new(Shared {
+            s3,
+            content_security_policy: settings.content_security_policy.clone(),
+            metrics: metrics.clone(),
+        });
         App {
             inner: Arc::new(Inner {
-                store,
-                sso,
-                s3,
+                gate,
+                objects,
                 settings,
-                metrics: Arc::default(),
-                token_checks: TokenChecks::default(),
+                metrics,
                 draining: AtomicBool::new(false),
             }),
         }
@@ -67,16 +86,12 @@ impl<S: SessionStore> App<S> {
         &self.inner.settings
     }
 
-    pub(crate) fn store(&self) -> &S {
-        &self.inner.store
-    }
-
-    pub(crate) fn sso(&self) -> &SsoClient {
-        &self.inner.sso
-    }
-
-    pub(crate) fn s3(&self) -> &S3Streamer {
-        &self.inner.s3
+    /// The service of one connection: the objects, behind the sign-in gate.
+    pub(crate) fn connection_service(&self, conn: Arc<ConnState>) -> ConnService<S> {
+        self.inner.gate.layer(Objects {
+            shared: self.inner.objects.clone(),
+            conn,
+        })
     }
 
     /// The service's metrics, for a metrics endpoint to render.
@@ -91,33 +106,37 @@ impl<S: SessionStore> App<S> {
 
     /// Answers one request; the response's body carries the access log line, the
     /// in-flight count and the connection's "answering" mark until it is done.
-    pub(crate) async fn handle<B>(
+    pub(crate) async fn handle<B: Send + 'static>(
         &self,
         request: Request<B>,
-        conn: &Arc<ConnState>,
+        service: ConnService<S>,
         peer: IpAddr,
         answering: AnsweringGuard,
     ) -> HttpResponse {
         let inflight = self.inner.metrics.request_started();
         let started = Instant::now();
-        let (parts, _body) = request.into_parts();
         let transaction = self
             .inner
             .settings
             .sentry_tracing
-            .then(|| RequestTransaction::start(&parts));
-        let mut response = self.route(&parts, conn).await;
+            .then(|| RequestTransaction::start(&request));
+        let method = metrics_method(request.method());
+        let event_request = EventRequest::of(&request);
+        // Only gathered when the line will be written.
+        let logged = AccessLog::enabled().then(|| {
+            let client =
+                client_address(request.headers(), self.inner.settings.forwarded_hops, peer);
+            (client, request.method().clone(), request.uri().clone())
+        });
+        let mut response = self.route(request, service).await;
         let status = response.status();
         if status.is_server_error() {
             let failure = response.extensions_mut().remove::<Failure>();
-            report::capture(&parts, status, failure.as_ref());
+            report::capture(&event_request, status, failure.as_ref());
         }
-        let mut response = explained(response, &parts);
-        self.inner.metrics.response(
-            metrics_method(&parts.method),
-            status.as_u16(),
-            started.elapsed(),
-        );
+        self.inner
+            .metrics
+            .response(method, status.as_u16(), started.elapsed());
         if let Some(transaction) = transaction {
             transaction.finish(&response);
         }
@@ -126,10 +145,10 @@ impl<S: SessionStore> App<S> {
                 .headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
-        let log = AccessLog::enabled().then(|| AccessLog {
-            client: client_address(&parts.headers, self.inner.settings.forwarded_hops, peer),
-            method: parts.method.clone(),
-            uri: parts.uri.clone(),
+        let log = logged.map(|(client, method, uri)| AccessLog {
+            client,
+            method,
+            uri,
             status: status.as_u16(),
             started,
         });
@@ -137,108 +156,35 @@ impl<S: SessionStore> App<S> {
         response
     }
 
-    async fn route(&self, parts: &Parts, conn: &Arc<ConnState>) -> HttpResponse {
-        if target_len(&parts.uri) > MAX_TARGET_BYTES {
+    /// What no request may do, answered before the sign-in; the rest goes to the gate.
+    async fn route<B: Send + 'static>(
+        &self,
+        request: Request<B>,
+        mut service: ConnService<S>,
+    ) -> HttpResponse {
+        if target_len(request.uri()) > MAX_TARGET_BYTES {
             return empty(StatusCode::URI_TOO_LONG);
         }
-        let method = match parts.method {
-            HttpMethod::GET => Method::Get,
-            HttpMethod::HEAD => Method::Head,
-            _ => return method_not_allowed(),
-        };
+        if !matches!(*request.method(), HttpMethod::GET | HttpMethod::HEAD) {
+            return method_not_allowed();
+        }
         // `GET * HTTP/1.1`: the asterisk-form names no object.
-        if parts.uri.path() == "*" {
+        if request.uri().path() == "*" {
             return empty(StatusCode::BAD_REQUEST);
         }
         // A body on GET or HEAD is either a mistake or an attempt to desync us from the
         // balancer in front: refuse it and close, so no byte of it is read as a request.
-        if has_body(&parts.headers) {
+        if has_body(request.headers()) {
             return closing(empty(StatusCode::BAD_REQUEST));
         }
-        let Ok(key) = decode_path(parts.uri.path()) else {
-            return empty(StatusCode::BAD_REQUEST);
-        };
-        // On the decoded key, so no encoding of the path reaches an object of that name.
-        // The two large branches are boxed: hyper moves the request's future (and each
-        // level moves the one it awaits) by value, and inline they made it kilobytes.
-        if key == CALLBACK_PATH[1..] {
-            return Box::pin(self.callback(parts)).await;
-        }
-        // Exactly the healthcheck object, and nothing else, skips the login.
-        if key == self.inner.settings.healthcheck_key {
-            return Box::pin(self.proxy(parts, method, &key, conn)).await;
-        }
-        if let Some(refusal) = self.check_session(parts).await {
-            return refusal;
-        }
-        match guard(&key) {
-            Ok(key) => Box::pin(self.proxy(parts, method, key, conn)).await,
-            Err(_) => empty(StatusCode::NOT_FOUND),
-        }
-    }
-
-    /// `None` when the request's session grants access, else the response to send
-    /// instead (a login redirect or an error). One store round trip reads token and
-    /// marker; the SSO is asked only once the marker (the grace period) has expired.
-    async fn check_session(&self, parts: &Parts) -> Option<HttpResponse> {
-        let Some(session_id) = session_id(&parts.headers) else {
-            return Some(self.start_login(parts).await);
-        };
-        let session = match self.redis(self.inner.store.load_session(&session_id)).await {
-            Ok(Some(session)) => session,
-            Ok(None) => return Some(self.start_login(parts).await),
-            Err(e) => {
-                return Some(failed(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    Dependency::Redis,
-                    format!("could not read session: {e}"),
-                ))
-            }
-        };
-        if session.checked {
-            return None;
-        }
-        let outcome = self
-            .inner
-            .token_checks
-            .run(&session_id, || {
-                self.check_token(&session_id, &session.token)
-            })
-            .await;
-        match outcome {
-            CheckOutcome::Accepted => None,
-            CheckOutcome::Rejected(status) => {
-                log::info!("SSO no longer accepts a session's token ({status}): signing in again");
-                Some(self.start_login(parts).await)
-            }
-            CheckOutcome::Failed(e) => Some(failed(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Dependency::Sso,
-                format!("SSO token check failed: {e}"),
-            )),
-        }
-    }
-
-    /// Asks the SSO about a session's token, and records a yes for the grace period.
-    async fn check_token(&self, session_id: &str, token: &str) -> CheckOutcome {
-        let metrics = &self.inner.metrics;
-        match self.sso_call(self.inner.sso.check_token(token)).await {
-            Outcome::Accepted(()) => {
-                metrics.token_check(TokenCheck::Accepted);
-                if let Err(e) = self.redis(self.inner.store.mark_checked(session_id)).await {
-                    // The user is genuine; the SSO will just be asked again next time.
-                    log::warn!("could not record token check: {e}");
-                }
-                CheckOutcome::Accepted
-            }
-            Outcome::Rejected(status) => {
-                metrics.token_check(TokenCheck::Rejected);
-                CheckOutcome::Rejected(status)
-            }
-            Outcome::Failed(e) => {
-                metrics.token_check(TokenCheck::Failed);
-                CheckOutcome::Failed(e.to_string())
-            }
+        // The object service is always ready; the gate answers with a response.
+        let ready = poll_fn(|cx| Service::<Request<B>>::poll_ready(&mut service, cx)).await;
+        match ready {
+            Ok(()) => match service.call(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            },
+            Err(never) => match never {},
         }
     }
 }

@@ -44,6 +44,15 @@ impl ResponseBody {
         ResponseBody::new(Content::Object(body, streaming))
     }
 
+    /// The text of a fixed body (empty for the others).
+    #[cfg(test)]
+    pub(crate) fn text_for_tests(&self) -> String {
+        match &self.content {
+            Content::Full(Some(bytes)) => String::from_utf8_lossy(bytes).into_owned(),
+            _ => String::new(),
+        }
+    }
+
     fn new(content: Content) -> ResponseBody {
         // Fixed bodies cannot fail part way; only a stream has to reach its end.
         let complete = !matches!(content, Content::Object(..));
@@ -64,6 +73,17 @@ impl ResponseBody {
     ) {
         self.log = log;
         self.guards = Some((inflight, answering));
+    }
+}
+
+/// The sign-in gate's answers: empty, or a fixed page.
+impl From<Bytes> for ResponseBody {
+    fn from(bytes: Bytes) -> ResponseBody {
+        if bytes.is_empty() {
+            ResponseBody::empty()
+        } else {
+            ResponseBody::new(Content::Full(Some(bytes)))
+        }
     }
 }
 

@@ -52,11 +52,12 @@ pub async fn serve_connection<S>(
     let service = {
         let state = state.clone();
         let app = app.clone();
+        let objects = app.connection_service(state.clone());
         service_fn(move |request| {
             let answering = state.request_started();
             let app = app.clone();
-            let state = state.clone();
-            async move { Ok::<_, Infallible>(app.handle(request, &state, peer, answering).await) }
+            let objects = objects.clone();
+            async move { Ok::<_, Infallible>(app.handle(request, objects, peer, answering).await) }
         })
     };
     let mut builder = http1::Builder::new();

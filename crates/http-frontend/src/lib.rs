@@ -1,13 +1,12 @@
-//! The HTTP side of s3proxy: a hyper 1 server that signs users in through the SSO and
-//! streams S3 objects to them.
+//! The HTTP side of s3proxy: a hyper 1 server that streams S3 objects to people signed
+//! in through the SSO.
 //!
-//! - Routing: `GET`/`HEAD` only (anything else is 405); `/__redirect_from_sso` is the
-//!   OAuth2 callback; the healthcheck key is served without login; every other path needs
-//!   a session.
-//! - Login: anonymous requests get a fresh state saved in the
-//!   [`SessionStore`](session_store::SessionStore) and a 302
-//!   to the SSO; the callback exchanges the code, saves a new session and sets the
-//!   `assets_session_id` cookie.
+//! - Routing: `GET`/`HEAD` only (anything else is 405), and other requests no object
+//!   could answer (an over-long target, the asterisk form, a body) are refused before
+//!   anything else; everything else goes through the sign-in gate
+//!   ([`sso_gate`]: the callback, sign-in redirects, sessions, token re-checks), which
+//!   lets signed-in requests — and requests for the healthcheck key, without a session —
+//!   through to the object service.
 //! - Proxying: the path is percent-decoded into a key, refused when it could leave the
 //!   configured prefix, and the object is streamed with backpressure; `Range` and
 //!   conditional headers go to S3, selected headers come back.
@@ -46,16 +45,15 @@ mod app;
 mod body;
 mod conn_state;
 mod connection;
-mod login;
 mod metrics_server;
+mod objects;
+mod observer;
 mod proxy;
 mod report;
 mod responses;
 mod server;
 mod settings;
-mod token_checks;
 mod tracking;
-mod upstream;
 
 pub use app::App;
 pub use http::HeaderValue;

@@ -1,18 +1,13 @@
 //! Streaming an object from S3 to the client.
 
-use std::sync::Arc;
-
+use crate::body::ResponseBody;
+use crate::objects::Objects;
+use crate::report::{failed, S3};
+use crate::responses::{empty, HttpResponse};
 use http::request::Parts;
 use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 use http_input::IfRange;
 use s3_streamer::{FetchError, Method, ObjectRequest};
-use session_store::SessionStore;
-
-use crate::app::App;
-use crate::body::ResponseBody;
-use crate::conn_state::ConnState;
-use crate::report::{failed, Dependency};
-use crate::responses::{empty, HttpResponse};
 
 fn nosniff(headers: &mut HeaderMap) {
     headers.insert(
@@ -29,14 +24,8 @@ fn private_unless_told(headers: &mut HeaderMap) {
     }
 }
 
-impl<S: SessionStore> App<S> {
-    pub(crate) async fn proxy(
-        &self,
-        parts: &Parts,
-        method: Method,
-        key: &str,
-        conn: &Arc<ConnState>,
-    ) -> HttpResponse {
+impl Objects {
+    pub(crate) async fn proxy(&self, parts: &Parts, method: Method, key: &str) -> HttpResponse {
         let (request, if_range) = object_request(parts, method, key);
         let mut fetched = self.s3_fetch(&request).await;
         if let (Err(FetchError::PreconditionFailed), Some(whole)) = (&fetched, if_range) {
@@ -46,7 +35,7 @@ impl<S: SessionStore> App<S> {
         match fetched {
             Ok(object) => {
                 let body = match method {
-                    Method::Get => ResponseBody::object(object.body, conn.body_started()),
+                    Method::Get => ResponseBody::object(object.body, self.conn.body_started()),
                     Method::Head => ResponseBody::empty(),
                 };
                 let mut response = Response::new(body);
@@ -55,7 +44,7 @@ impl<S: SessionStore> App<S> {
                 let headers = response.headers_mut();
                 nosniff(headers);
                 private_unless_told(headers);
-                if let Some(policy) = &self.settings().content_security_policy {
+                if let Some(policy) = &self.shared.content_security_policy {
                     headers.insert(header::CONTENT_SECURITY_POLICY, policy.clone());
                 }
                 response
@@ -79,10 +68,10 @@ impl<S: SessionStore> App<S> {
             FetchError::Failed(cause) => {
                 return failed(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    Dependency::S3,
+                    S3,
                     format!(
                         "S3 request for {:?} failed: {cause}",
-                        self.s3().full_key(key)
+                        self.shared.s3.full_key(key)
                     ),
                 );
             }

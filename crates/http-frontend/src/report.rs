@@ -6,45 +6,20 @@
 //! Sending is the Sentry client's business (a background thread); without a client
 //! (`SENTRY_DSN` unset) capturing does nothing.
 
-use http::request::Parts;
-use http::StatusCode;
+use http::{header, HeaderName, Request, StatusCode};
 use sentry_core::protocol::{self, Event, Level, SpanStatus};
 use sentry_core::{Transaction, TransactionContext};
+pub use sso_gate::Failure;
 
 use crate::responses::HttpResponse;
 
-/// What a 5xx answer was caused by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dependency {
-    S3,
-    Redis,
-    Sso,
-    /// The proxy itself (nothing outside failed).
-    Proxy,
-}
-
-impl Dependency {
-    pub fn name(self) -> &'static str {
-        match self {
-            Dependency::S3 => "s3",
-            Dependency::Redis => "redis",
-            Dependency::Sso => "sso",
-            Dependency::Proxy => "proxy",
-        }
-    }
-}
-
-/// Carried by a 5xx response (as an extension) to where it is reported.
-#[derive(Debug, Clone)]
-pub struct Failure {
-    pub dependency: Dependency,
-    /// For the log and Sentry; never holds a secret (the errors it comes from do not).
-    pub message: String,
-}
+/// S3 failed.
+pub const S3: &str = "s3";
 
 /// An empty `status` response caused by `dependency` failing; logs the failure and
-/// tags the response so exactly one Sentry event is sent for it.
-pub fn failed(status: StatusCode, dependency: Dependency, message: String) -> HttpResponse {
+/// tags the response so exactly one Sentry event is sent for it (the gate tags its own
+/// failures the same way).
+pub fn failed(status: StatusCode, dependency: &'static str, message: String) -> HttpResponse {
     log::error!("{message}");
     let mut response = crate::responses::empty(status);
     response.extensions_mut().insert(Failure {
@@ -56,32 +31,50 @@ pub fn failed(status: StatusCode, dependency: Dependency, message: String) -> Ht
 
 /// The request as Sentry sees it: method and URL without the query (which can hold a
 /// code and a state), nothing else.
-fn request_of(parts: &Parts) -> protocol::Request {
-    let path = parts.uri.path();
-    let url = match http_input::Origin::of(parts) {
+fn request_of<B>(request: &Request<B>) -> protocol::Request {
+    let path = request.uri().path();
+    let url = match http_input::Origin::of_head(request.headers(), request.uri()) {
         Ok(origin) => origin.url(path),
         Err(_) => format!("http://unknown{path}"),
     };
     protocol::Request {
-        method: Some(parts.method.to_string()),
+        method: Some(request.method().to_string()),
         url: url.parse().ok(),
         ..Default::default()
     }
 }
 
+/// What an error event says of a request, kept while the request itself goes on to be
+/// answered: its method, URI, and the two headers its origin is made of.
+pub struct EventRequest(Request<()>);
+
+impl EventRequest {
+    pub fn of<B>(request: &Request<B>) -> EventRequest {
+        let mut copy = Request::new(());
+        *copy.method_mut() = request.method().clone();
+        *copy.uri_mut() = request.uri().clone();
+        for name in [header::HOST, HeaderName::from_static("x-forwarded-proto")] {
+            if let Some(value) = request.headers().get(&name) {
+                copy.headers_mut().insert(name, value.clone());
+            }
+        }
+        EventRequest(copy)
+    }
+}
+
 /// Sends one error event for a 5xx `status`.
-pub fn capture(parts: &Parts, status: StatusCode, failure: Option<&Failure>) {
+pub fn capture(request: &EventRequest, status: StatusCode, failure: Option<&Failure>) {
     let (dependency, message) = match failure {
         Some(f) => (f.dependency, f.message.as_str()),
-        None => (Dependency::Proxy, "a server error without a recorded cause"),
+        None => ("proxy", "a server error without a recorded cause"),
     };
     let event = Event {
         level: Level::Error,
-        message: Some(format!("{} failed: {message}", dependency.name())),
+        message: Some(format!("{dependency} failed: {message}")),
         logger: Some("s3proxy".into()),
-        request: Some(request_of(parts)),
+        request: Some(request_of(&request.0)),
         tags: [
-            ("dependency".to_string(), dependency.name().to_string()),
+            ("dependency".to_string(), dependency.to_string()),
             ("status".to_string(), status.as_u16().to_string()),
         ]
         .into_iter()
@@ -95,16 +88,16 @@ pub fn capture(parts: &Parts, status: StatusCode, failure: Option<&Failure>) {
 pub struct RequestTransaction(Transaction);
 
 impl RequestTransaction {
-    pub fn start(parts: &Parts) -> RequestTransaction {
-        let route = if parts.uri.path() == http_input::CALLBACK_PATH {
+    pub fn start<B>(request: &Request<B>) -> RequestTransaction {
+        let route = if request.uri().path() == http_input::CALLBACK_PATH {
             http_input::CALLBACK_PATH
         } else {
             "/{key}"
         };
-        let name = format!("{} {route}", parts.method);
+        let name = format!("{} {route}", request.method());
         let transaction =
             sentry_core::start_transaction(TransactionContext::new(&name, "http.server"));
-        transaction.set_request(request_of(parts));
+        transaction.set_request(request_of(request));
         RequestTransaction(transaction)
     }
 

@@ -27,66 +27,23 @@ pub fn method_not_allowed() -> HttpResponse {
     r
 }
 
-/// A 302 that no cache keeps (login redirects differ per request).
-pub fn redirect(location: HeaderValue) -> HttpResponse {
-    let mut r = empty(StatusCode::FOUND);
-    r.headers_mut().insert(header::LOCATION, location);
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
-}
-
-const STATE_EXPIRED_PAGE: &str = include_str!("pages/state_expired.html");
 const NOT_FOUND_PAGE: &str = include_str!("pages/not_found.html");
-const FAILED_PAGE: &str = include_str!("pages/failed.html");
-const UNAVAILABLE_PAGE: &str = include_str!("pages/unavailable.html");
-
-/// `response` with `page` as its body, for a person's browser.
-fn with_page(mut response: HttpResponse, page: &'static str) -> HttpResponse {
-    *response.body_mut() = ResponseBody::text(page);
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.remove(header::CONTENT_LENGTH);
-    response
-}
-
-/// The callback came with a state we do not know (expired, or never ours).
-pub fn state_expired() -> HttpResponse {
-    with_page(empty(StatusCode::FORBIDDEN), STATE_EXPIRED_PAGE)
-}
 
 /// A person's browser (it accepts `text/html`) gets a short page saying what happened
 /// and what to do instead of an empty 404, 500 or 503, which browsers show as their own
-/// "this page isn't working". Other clients keep the empty body.
-pub fn explained(response: HttpResponse, request: &http::request::Parts) -> HttpResponse {
+/// "this page isn't working". Other clients keep the empty body. (The 500 and 503 pages
+/// are the sign-in gate's, so that both say the same.)
+pub fn explained(mut response: HttpResponse, request: &http::request::Parts) -> HttpResponse {
     let page = match response.status() {
-        StatusCode::NOT_FOUND => NOT_FOUND_PAGE,
-        StatusCode::INTERNAL_SERVER_ERROR => FAILED_PAGE,
-        StatusCode::SERVICE_UNAVAILABLE => UNAVAILABLE_PAGE,
-        _ => return response,
+        StatusCode::NOT_FOUND if sso_gate::wants_page(request) => NOT_FOUND_PAGE,
+        status => match sso_gate::failure_page(status, request) {
+            Some(page) => page,
+            None => return response,
+        },
     };
-    if request.method != http::Method::GET || !accepts_html(&request.headers) {
-        return response;
-    }
-    with_page(response, page)
-}
-
-fn accepts_html(headers: &http::HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|media| {
-            media
-                .split(';')
-                .next()
-                .is_some_and(|t| t.trim().eq_ignore_ascii_case("text/html"))
-        })
+    *response.body_mut() = ResponseBody::text(page);
+    sso_gate::set_page_headers(response.headers_mut());
+    response
 }
 
 #[cfg(test)]
@@ -117,11 +74,7 @@ mod tests {
                 "text/html; charset=utf-8"
             );
             assert!(http_body::Body::size_hint(r.body()).lower() > 100);
-            let page = match status.as_u16() {
-                404 => NOT_FOUND_PAGE,
-                500 => FAILED_PAGE,
-                _ => UNAVAILABLE_PAGE,
-            };
+            let page = r.into_body().text_for_tests();
             assert!(page.contains(phrase), "{status}");
         }
     }

@@ -19,11 +19,15 @@ impl Origin {
     /// A Host with characters no host name has, or that is no URL authority (an
     /// unclosed `[`, a port that is no number), is refused: it ends up in `Location`.
     pub fn of(parts: &Parts) -> Result<Origin, BadHost> {
-        let host = parts
-            .headers
+        Origin::of_head(&parts.headers, &parts.uri)
+    }
+
+    /// [`Origin::of`] a request's headers and URI.
+    pub fn of_head(headers: &http::HeaderMap, uri: &http::Uri) -> Result<Origin, BadHost> {
+        let host = headers
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
-            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+            .or_else(|| uri.authority().map(|a| a.as_str()))
             .ok_or(BadHost)?;
         if host.is_empty()
             || host.len() > 255
@@ -32,8 +36,7 @@ impl Origin {
         {
             return Err(BadHost);
         }
-        let https = parts
-            .headers
+        let https = headers
             .get("x-forwarded-proto")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(',').next())

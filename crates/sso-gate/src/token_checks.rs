@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 /// What a token check came to, shareable between the requests that waited for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckOutcome {
+pub(crate) enum CheckOutcome {
     Accepted,
     /// The SSO refused the token with this status.
     Rejected(u16),
@@ -23,7 +23,7 @@ pub enum CheckOutcome {
 type Pending = watch::Receiver<Option<CheckOutcome>>;
 
 #[derive(Default)]
-pub struct TokenChecks {
+pub(crate) struct TokenChecks {
     running: Mutex<HashMap<String, Pending>>,
 }
 
@@ -43,7 +43,7 @@ impl TokenChecks {
     /// `check`'s outcome for `session_id`: run here, unless a check of that session is
     /// already running, whose outcome is then shared. If that check is abandoned (its
     /// request went away), a waiting request runs one itself.
-    pub async fn run<F, Fut>(&self, session_id: &str, check: F) -> CheckOutcome
+    pub(crate) async fn run<F, Fut>(&self, session_id: &str, check: F) -> CheckOutcome
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = CheckOutcome>,

@@ -4,23 +4,24 @@
 use std::time::SystemTime;
 
 use base64::Engine;
+use bytes::Bytes;
 use http::request::Parts;
-use http::{header, HeaderValue, StatusCode};
-use rand::RngCore;
-use session_store::SessionStore;
-use sso_client::Outcome;
-
-use crate::app::App;
-use crate::responses::{empty, redirect, state_expired, HttpResponse};
+use http::{header, HeaderValue, Response, StatusCode};
 use http_input::{callback_params, request_target, set_cookie, CallbackParams, Origin};
-use s3proxy_metrics::LoginStage;
-use session_store::LoginState;
-use sso_client::PkceVerifier;
+use rand::RngCore;
+use session_store::{LoginState, SessionStore};
+use sso_client::{Outcome, PkceVerifier};
 
-use crate::report::{failed, Dependency};
+use crate::core::Core;
+use crate::failure::{failed, SSO, STORE};
+use crate::observer::LoginStage;
+use crate::pages::{empty, redirect, state_expired};
 
 /// States are ours (64 hex characters); anything much longer is not worth a lookup.
 const MAX_STATE_LEN: usize = 256;
+
+/// Made by the gate itself (nothing outside failed).
+const GATE: &str = "proxy";
 
 /// 32 bytes from the CSPRNG, hex.
 fn new_state() -> String {
@@ -37,31 +38,31 @@ fn new_session_id() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-impl<S: SessionStore> App<S> {
+impl<S: SessionStore> Core<S> {
     /// Remembers where the user wanted to go and sends them to the SSO.
-    pub(crate) async fn start_login(&self, parts: &Parts) -> HttpResponse {
+    pub(crate) async fn start_login(&self, parts: &Parts) -> Response<Bytes> {
         let Ok(origin) = Origin::of(parts) else {
             return empty(StatusCode::BAD_REQUEST);
         };
         let state = new_state();
-        let pkce = self.settings().pkce.then(PkceVerifier::generate);
+        let pkce = self.settings.pkce.then(PkceVerifier::generate);
         let login = LoginState::new(
             origin.url(request_target(parts)),
             pkce.as_ref().map(|v| v.as_str().to_string()),
         );
-        if let Err(e) = self.redis(self.store().save_state(&state, &login)).await {
+        if let Err(e) = self.store_call(self.store.save_state(&state, &login)).await {
             return failed(
                 StatusCode::SERVICE_UNAVAILABLE,
-                Dependency::Redis,
+                STORE,
                 format!("could not save login state: {e}"),
             );
         }
         let location = self
-            .sso()
+            .sso
             .authorize_url(&state, &origin.callback_url(), pkce.as_ref());
         match HeaderValue::from_str(&location) {
             Ok(location) => {
-                self.metrics().login(LoginStage::Started);
+                self.observer.login(LoginStage::Started);
                 redirect(location)
             }
             Err(_) => empty(StatusCode::BAD_REQUEST),
@@ -69,7 +70,7 @@ impl<S: SessionStore> App<S> {
     }
 
     /// `GET /__redirect_from_sso?code=…&state=…`.
-    pub(crate) async fn callback(&self, parts: &Parts) -> HttpResponse {
+    pub(crate) async fn callback(&self, parts: &Parts) -> Response<Bytes> {
         // Missing, empty, or a code no SSO would send (over 1 KiB): refused before the
         // store or the SSO is asked anything.
         let Some(CallbackParams { code, state }) = callback_params(parts.uri.query().unwrap_or(""))
@@ -80,19 +81,19 @@ impl<S: SessionStore> App<S> {
             return empty(StatusCode::BAD_REQUEST);
         };
         if state.len() > MAX_STATE_LEN {
-            self.metrics().login(LoginStage::Failed);
+            self.observer.login(LoginStage::Failed);
             return state_expired();
         }
-        let login = match self.redis(self.store().load_state(&state)).await {
+        let login = match self.store_call(self.store.load_state(&state)).await {
             Ok(Some(login)) => login,
             Ok(None) => {
-                self.metrics().login(LoginStage::Failed);
+                self.observer.login(LoginStage::Failed);
                 return state_expired();
             }
             Err(e) => {
                 return failed(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    Dependency::Redis,
+                    STORE,
                     format!("could not read login state: {e}"),
                 )
             }
@@ -101,7 +102,7 @@ impl<S: SessionStore> App<S> {
         // forge: a sign-in only ever returns to the origin it completes on.
         if !origin.is_origin_of(&login.original_url) {
             log::warn!("login state points to another origin than its callback: refused");
-            self.metrics().login(LoginStage::Failed);
+            self.observer.login(LoginStage::Failed);
             return empty(StatusCode::BAD_REQUEST);
         }
         // A sign-in started without PKCE (PKCE off, or by a Python instance during the
@@ -109,7 +110,7 @@ impl<S: SessionStore> App<S> {
         let pkce = login.pkce_verifier.map(PkceVerifier::from_saved);
         let exchanged = self
             .sso_call(
-                self.sso()
+                self.sso
                     .exchange_code(&code, &origin.callback_url(), pkce.as_ref()),
             )
             .await;
@@ -117,14 +118,14 @@ impl<S: SessionStore> App<S> {
             Outcome::Accepted(token) => token,
             Outcome::Rejected(status) => {
                 log::info!("SSO refused the authorization code ({status})");
-                self.metrics().login(LoginStage::Failed);
+                self.observer.login(LoginStage::Failed);
                 return empty(StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN));
             }
             Outcome::Failed(e) => {
-                self.metrics().login(LoginStage::Failed);
+                self.observer.login(LoginStage::Failed);
                 return failed(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    Dependency::Sso,
+                    SSO,
                     format!("SSO token exchange failed: {e}"),
                 );
             }
@@ -132,12 +133,12 @@ impl<S: SessionStore> App<S> {
         // Always a new id: one the client brought could have been planted (fixation).
         let session_id = new_session_id();
         if let Err(e) = self
-            .redis(self.store().save_session(&session_id, &token.0))
+            .store_call(self.store.save_session(&session_id, &token.0))
             .await
         {
             return failed(
                 StatusCode::SERVICE_UNAVAILABLE,
-                Dependency::Redis,
+                STORE,
                 format!("could not save session: {e}"),
             );
         }
@@ -148,19 +149,19 @@ impl<S: SessionStore> App<S> {
         let cookie = set_cookie(
             &session_id,
             origin.https,
-            self.settings().cookie_samesite,
+            self.settings.cookie_samesite,
             SystemTime::now(),
         );
         let Ok(cookie) = HeaderValue::from_str(&cookie) else {
             return failed(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                Dependency::Proxy,
+                GATE,
                 "the session cookie is not a valid header value".into(),
             );
         };
         let mut response = redirect(location);
         response.headers_mut().insert(header::SET_COOKIE, cookie);
-        self.metrics().login(LoginStage::Completed);
+        self.observer.login(LoginStage::Completed);
         response
     }
 }

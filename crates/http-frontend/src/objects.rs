@@ -1,0 +1,85 @@
+//! The service behind the sign-in gate: a request's path as an object key, the object
+//! streamed from S3.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use http::request::Parts;
+use http::{HeaderValue, Method as HttpMethod, Request, StatusCode};
+use http_input::{decode_path, guard};
+use s3_streamer::{FetchError, Method, ObjectRequest, ObjectResponse, S3Streamer};
+use s3proxy_metrics::{Metrics, Outcome, Upstream};
+use tower_service::Service;
+
+use crate::conn_state::ConnState;
+use crate::responses::{empty, explained, method_not_allowed, HttpResponse};
+
+/// What every connection's object service shares.
+pub(crate) struct Shared {
+    pub(crate) s3: S3Streamer,
+    pub(crate) content_security_policy: Option<HeaderValue>,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+/// The object service of one client connection (whose clocks a streamed body moves).
+#[derive(Clone)]
+pub(crate) struct Objects {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) conn: Arc<ConnState>,
+}
+
+impl<B> Service<Request<B>> for Objects {
+    type Response = HttpResponse;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let this = self.clone();
+        let (parts, _body) = request.into_parts();
+        Box::pin(async move { Ok(this.answer(parts).await) })
+    }
+}
+
+impl Objects {
+    async fn answer(&self, parts: Parts) -> HttpResponse {
+        let method = match parts.method {
+            HttpMethod::GET => Method::Get,
+            HttpMethod::HEAD => Method::Head,
+            _ => return method_not_allowed(),
+        };
+        let Ok(key) = decode_path(parts.uri.path()) else {
+            return empty(StatusCode::BAD_REQUEST);
+        };
+        let response = match guard(&key) {
+            Ok(key) => self.proxy(&parts, method, key).await,
+            Err(_) => empty(StatusCode::NOT_FOUND),
+        };
+        explained(response, &parts)
+    }
+
+    /// An object request, to S3's response head, timed; 304, 404, 412 and 416 are
+    /// answers.
+    pub(crate) async fn s3_fetch(
+        &self,
+        request: &ObjectRequest,
+    ) -> Result<ObjectResponse, FetchError> {
+        let started = Instant::now();
+        let result = self.shared.s3.fetch(request).await;
+        let outcome = match result {
+            Err(FetchError::Failed(_)) => Outcome::Error,
+            _ => Outcome::Ok,
+        };
+        self.shared
+            .metrics
+            .upstream(Upstream::S3, outcome, started.elapsed());
+        result
+    }
+}

@@ -1,0 +1,48 @@
+//! What the gate tells the service around it: sign-ins, token checks and the time its
+//! calls to the session store and the SSO took, for metrics. The gate itself keeps no
+//! metrics; a service plugs its own in.
+
+use std::time::Duration;
+
+/// Where a sign-in got to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginStage {
+    /// Sent to the SSO.
+    Started,
+    /// A session was created.
+    Completed,
+    /// Unknown state, code refused, or the exchange failed.
+    Failed,
+}
+
+/// What the SSO said of a session's token at its re-check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenCheck {
+    Accepted,
+    Rejected,
+    Failed,
+}
+
+/// A service the gate calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upstream {
+    /// The session store.
+    Store,
+    Sso,
+}
+
+/// Receives the gate's events. Every method has an empty default; each is called on the
+/// request path, so an implementation must be quick and must not block.
+pub trait Observer: Send + Sync + 'static {
+    fn login(&self, _stage: LoginStage) {}
+    fn token_check(&self, _result: TokenCheck) {}
+    /// A call to `upstream` took `elapsed`; `ok` is any answer the gate can use (the
+    /// SSO's 401 and 403 included), not `ok` a timeout, network failure or bad answer.
+    fn upstream(&self, _upstream: Upstream, _ok: bool, _elapsed: Duration) {}
+}
+
+/// Observes nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoObserver;
+
+impl Observer for NoObserver {}
