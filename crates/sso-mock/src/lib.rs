@@ -42,11 +42,13 @@
 //! ```
 
 mod config;
+mod keys;
+mod oidc;
 mod page;
 mod routes;
 mod server;
 mod state;
 
-pub use config::MockConfig;
+pub use config::{Misbehaviour, MockConfig, OidcMock, SigningAlg};
 pub use server::SsoMock;
 pub use state::random_string;
