@@ -13,8 +13,8 @@ use crate::config::{Misbehaviour, OidcMock};
 use crate::keys::{compact, hmac_sha256, KeyRing};
 use crate::page::escape;
 use crate::routes::{
-    bearer_token, check_pkce, empty, html, json_response, method_not_allowed, oauth_error, param,
-    parse_form, text, Body,
+    bearer_token, empty, html, json_response, method_not_allowed, oauth_error, param, parse_form,
+    pkce_ok, text, Body,
 };
 use crate::state::{lock, Grant, Shared, State};
 
@@ -122,8 +122,8 @@ pub(crate) fn token(
         Some(grant) => grant,
         None => return oauth_error(config.reject_status, "invalid_grant"),
     };
-    if let Err(response) = check_pkce(params, state) {
-        return response;
+    if !pkce_ok(params, state) {
+        return oauth_error(400, "invalid_grant");
     }
     let access_token = state.issue_token();
     let id_token = match id_token(state, &grant) {

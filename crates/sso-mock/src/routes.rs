@@ -236,8 +236,8 @@ async fn token(req: Request<Incoming>, shared: &Shared) -> Response<Body> {
     if !grant_ok {
         return oauth_error(config.reject_status, "invalid_grant");
     }
-    if let Err(response) = check_pkce(&params, &mut state) {
-        return response;
+    if !pkce_ok(&params, &mut state) {
+        return oauth_error(400, "invalid_grant");
     }
     let access_token = state.issue_token();
     drop(state);
@@ -256,25 +256,22 @@ async fn token(req: Request<Incoming>, shared: &Shared) -> Response<Body> {
     response
 }
 
-/// The token request's PKCE verifier must match a challenge sent to `/o/authorize/`
-/// (and be there when [`MockConfig::require_pkce`](crate::MockConfig::require_pkce)).
-pub(crate) fn check_pkce(
-    params: &[(String, String)],
-    state: &mut State,
-) -> Result<(), Response<Body>> {
+/// Whether the token request's PKCE verifier matches a challenge sent to
+/// `/o/authorize/` (a missing one is fine unless
+/// [`MockConfig::require_pkce`](crate::MockConfig::require_pkce)). Refusals are
+/// `400 invalid_grant`.
+pub(crate) fn pkce_ok(params: &[(String, String)], state: &mut State) -> bool {
     match param(params, "code_verifier") {
         Some(verifier) => {
             let known =
                 is_verifier(verifier) && state.pkce_challenges.contains(&s256_challenge(verifier));
-            if !known {
-                return Err(oauth_error(400, "invalid_grant"));
+            if known {
+                state.pkce_verified += 1;
             }
-            state.pkce_verified += 1;
+            known
         }
-        None if state.config.require_pkce => return Err(oauth_error(400, "invalid_grant")),
-        None => {}
+        None => !state.config.require_pkce,
     }
-    Ok(())
 }
 
 /// `GET /api/v1/user/me/`: who the bearer token belongs to.
