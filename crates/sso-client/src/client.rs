@@ -147,7 +147,8 @@ impl SsoClient {
     /// `iat`, and `nonce` against this sign-in's (required) — and userinfo is asked about
     /// the person (its `sub` must be the token's). A token that fails a check is
     /// `Failed(SsoError::IdToken { check })`: the sign-in must be refused (403), not
-    /// reported as an outage. The token endpoint's or userinfo's 401/403 is `Rejected`.
+    /// reported as an outage. The token endpoint's or userinfo's 401/403, and the token
+    /// endpoint's 400 `invalid_grant`, are `Rejected`.
     pub async fn finish_sign_in(
         &self,
         code: &str,

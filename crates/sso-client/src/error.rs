@@ -115,7 +115,8 @@ impl SsoError {
 pub enum Outcome<T> {
     /// The SSO said yes.
     Accepted(T),
-    /// The SSO said no, with this status (401 or 403).
+    /// The SSO said no, with this status: 401 or 403; in OpenID mode also the token
+    /// endpoint's 400 `invalid_grant` (a code used twice, expired, or not issued to us).
     Rejected(u16),
     /// No usable answer.
     Failed(SsoError),

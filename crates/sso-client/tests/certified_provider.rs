@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sso_client::{
-    IdTokenCheck, OidcSettings, Outcome, PkceVerifier, Provider, SignIn, SsoClient, SsoSettings,
+    IdTokenCheck, Nonce, OidcSettings, Outcome, PkceVerifier, Provider, SignIn, SsoClient,
+    SsoSettings,
 };
 use url::Url;
 
@@ -128,15 +129,17 @@ fn attribute<'a>(page: &'a str, from: &str, attr: &str) -> Option<&'a str> {
     Some(&rest[start..start + end])
 }
 
+/// What the browser brings back to the callback, with what the sign-in kept.
+struct Callback {
+    code: String,
+    pkce: PkceVerifier,
+    nonce: Nonce,
+}
+
 /// Signs in as `login` through the provider's pages: follows its redirects, fills in
 /// its login form and approves its consent form, until it sends the browser back to
-/// the callback; then the code is exchanged with `expected_nonce` (the sign-in's own
-/// nonce when `None`).
-async fn sign_in(
-    client: &SsoClient,
-    login: &str,
-    expected_nonce: Option<&sso_client::Nonce>,
-) -> Outcome<SignIn> {
+/// the callback.
+async fn through_the_pages(client: &SsoClient, login: &str) -> Callback {
     let browser = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -187,14 +190,29 @@ async fn sign_in(
                     .unwrap_or_else(|| panic!("no {name} in {next}"))
             };
             assert_eq!(get("state"), "state-1");
-            let expected = expected_nonce.unwrap_or(&nonce);
-            return client
-                .finish_sign_in(&get("code"), CALLBACK, Some(&pkce), Some(expected))
-                .await;
+            return Callback {
+                code: get("code"),
+                pkce,
+                nonce,
+            };
         }
         url = next.into();
     }
     panic!("the provider never sent the browser back");
+}
+
+/// The whole sign-in: the pages, then the code exchanged with `expected_nonce` (the
+/// sign-in's own when `None`).
+async fn sign_in(
+    client: &SsoClient,
+    login: &str,
+    expected_nonce: Option<&Nonce>,
+) -> Outcome<SignIn> {
+    let back = through_the_pages(client, login).await;
+    let expected = expected_nonce.unwrap_or(&back.nonce);
+    client
+        .finish_sign_in(&back.code, CALLBACK, Some(&back.pkce), Some(expected))
+        .await
 }
 
 #[tokio::test]
@@ -280,4 +298,27 @@ async fn a_certified_providers_token_is_refused_for_another_nonce() {
         .await
         .unwrap();
     assert_eq!(response.status(), 400);
+}
+
+/// A callback URL opened again: the code is refused as `invalid_grant` (a refusal, not
+/// an outage), and the provider revokes what the code gave, which the token re-check
+/// then sees as "sign in again".
+#[tokio::test]
+async fn a_certified_provider_refuses_a_code_twice() {
+    let provider = CertifiedProvider::start();
+    let client = provider.client("s3proxy-rs256");
+    client.discover().await.expect("discovery");
+    let back = through_the_pages(&client, "ada").await;
+    let first = client
+        .finish_sign_in(&back.code, CALLBACK, Some(&back.pkce), Some(&back.nonce))
+        .await;
+    let Outcome::Accepted(signed_in) = first else {
+        panic!("sign-in refused: {first:?}");
+    };
+    let again = client
+        .finish_sign_in(&back.code, CALLBACK, Some(&back.pkce), Some(&back.nonce))
+        .await;
+    assert!(matches!(again, Outcome::Rejected(400)), "{again:?}");
+    let checked = client.check_token(&signed_in.access_token.0).await;
+    assert!(matches!(checked, Outcome::Rejected(401)), "{checked:?}");
 }

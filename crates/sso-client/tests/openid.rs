@@ -355,6 +355,23 @@ async fn token_endpoint_refusals_and_failures() {
         .finish_sign_in("never-issued", CALLBACK, None, Some(&nonce))
         .await;
     assert!(matches!(outcome, Outcome::Rejected(401)), "{outcome:?}");
+    // A provider that answers 400 as RFC 6749 says: invalid_grant is a refusal,
+    // anything else a failure.
+    mock.update(|c| c.reject_status = 400);
+    let outcome = client
+        .finish_sign_in("never-issued", CALLBACK, None, Some(&nonce))
+        .await;
+    assert!(matches!(outcome, Outcome::Rejected(400)), "{outcome:?}");
+    let wrong_client = client_with(&mock, |s| s.client_secret = "nope".into());
+    wrong_client.discover().await.unwrap();
+    let outcome = wrong_client
+        .finish_sign_in("never-issued", CALLBACK, None, Some(&nonce))
+        .await;
+    assert!(
+        matches!(outcome, Outcome::Failed(SsoError::Status(400))),
+        "invalid_client: {outcome:?}"
+    );
+    mock.update(|c| c.reject_status = 401);
     mock.update(|c| c.token_status = Some(503));
     let outcome = client
         .finish_sign_in("any", CALLBACK, None, Some(&nonce))

@@ -56,6 +56,12 @@ struct TokenResponse {
     id_token: Option<String>,
 }
 
+/// A token endpoint's error answer (RFC 6749 §5.2).
+#[derive(Deserialize)]
+struct TokenError {
+    error: Option<String>,
+}
+
 impl Oidc {
     pub(crate) fn new(
         http: reqwest::Client,
@@ -253,6 +259,15 @@ impl Oidc {
             StatusCode::OK => {}
             s @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
                 return Outcome::Rejected(s.as_u16())
+            }
+            // RFC 6749 §5.2: a code used twice, expired or not ours is `invalid_grant`,
+            // a refusal of this sign-in, not an outage.
+            StatusCode::BAD_REQUEST => {
+                let error = response.json::<TokenError>().await.ok();
+                return match error.and_then(|e| e.error).as_deref() {
+                    Some("invalid_grant") => Outcome::Rejected(400),
+                    _ => Outcome::Failed(SsoError::Status(400)),
+                };
             }
             s => return Outcome::Failed(SsoError::Status(s.as_u16())),
         }
