@@ -371,3 +371,17 @@ fn print_urls(plan: &Plan, env: &DevEnv, health: u16, detached: bool) {
         println!("Press Ctrl-C to stop everything.");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mock_is_an_openid_provider_when_the_proxy_speaks_oidc() {
+        let mut env = DevEnv::defaults();
+        for (value, expected) in [("oidc", true), (" OIDC ", true), ("staff-sso", false)] {
+            env.set("SSO_PROVIDER", value);
+            assert_eq!(oidc(&env), expected, "{value:?}");
+        }
+    }
+}
