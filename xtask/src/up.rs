@@ -273,7 +273,14 @@ fn start_all(stack: &mut Stack, plan: &Plan, env: &mut DevEnv) -> Result<u16> {
             // People sign in here: they see the page the real SSO would show.
             sign_in_page: true,
         };
-        stack.start(launcher::sso_mock(&binary("sso-mock", "dev"), port, &args))?;
+        let mut mock = launcher::sso_mock(&binary("sso-mock", "dev"), port, &args);
+        if oidc(env) {
+            // The proxy's issuer is SSO_URL: the mock must name itself so.
+            mock = mock
+                .args(["--oidc", "--issuer"])
+                .arg(env.get_or_default("SSO_URL"));
+        }
+        stack.start(mock)?;
     }
 
     let port = plan.proxy_port;
@@ -292,6 +299,16 @@ fn start_all(stack: &mut Stack, plan: &Plan, env: &mut DevEnv) -> Result<u16> {
     );
     let response = http::get(&http::client()?, &health_url, None)?;
     Ok(response.status().as_u16())
+}
+
+/// Whether the proxy speaks OpenID Connect (`SSO_PROVIDER=oidc` in `.env`, else in the
+/// shell, which the proxy inherits): then the SSO mock is an OpenID Provider too.
+fn oidc(env: &DevEnv) -> bool {
+    let provider = match env.get("SSO_PROVIDER") {
+        Some(value) => Some(value.to_owned()),
+        None => std::env::var("SSO_PROVIDER").ok(),
+    };
+    provider.is_some_and(|p| p.trim().eq_ignore_ascii_case("oidc"))
 }
 
 fn print_urls(plan: &Plan, env: &DevEnv, health: u16, detached: bool) {
@@ -352,5 +369,19 @@ fn print_urls(plan: &Plan, env: &DevEnv, health: u16, detached: bool) {
         println!("Logs are in .dev/logs/, pids in .dev/pids. Stop it with `cargo xtask down`.");
     } else {
         println!("Press Ctrl-C to stop everything.");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mock_is_an_openid_provider_when_the_proxy_speaks_oidc() {
+        let mut env = DevEnv::defaults();
+        for (value, expected) in [("oidc", true), (" OIDC ", true), ("staff-sso", false)] {
+            env.set("SSO_PROVIDER", value);
+            assert_eq!(oidc(&env), expected, "{value:?}");
+        }
     }
 }

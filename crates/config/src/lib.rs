@@ -63,6 +63,26 @@ pub enum SameSite {
     Strict,
 }
 
+/// Which kind of provider `SSO_URL` is (`SSO_PROVIDER`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum SsoProvider {
+    /// `staff-sso` (the default): the organisation's SSO at its fixed paths.
+    #[default]
+    StaffSso,
+    /// `oidc`: an OpenID Connect provider whose issuer is `SSO_URL`.
+    Oidc(OidcConfig),
+}
+
+/// The OpenID Connect settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OidcConfig {
+    /// `OIDC_SCOPES` (default `openid email profile`), split on white space, `openid`
+    /// first when it was missing.
+    pub scopes: Vec<String>,
+    /// `OIDC_GROUPS_CLAIM` (default `groups`): the claim listing the person's groups.
+    pub groups_claim: String,
+}
+
 /// Static AWS credentials, from `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AwsKeys {
@@ -137,6 +157,9 @@ pub struct Config {
     pub metrics_port: Option<u16>,
     /// `SSO_PKCE` (default true): PKCE on every sign-in.
     pub sso_pkce: bool,
+    /// `SSO_PROVIDER` (default `staff-sso`), with `OIDC_SCOPES` and `OIDC_GROUPS_CLAIM`
+    /// for `oidc`.
+    pub sso_provider: SsoProvider,
     /// Sentry reporting; `None` when `SENTRY_DSN` is unset or empty.
     pub sentry: Option<SentryConfig>,
 }
@@ -202,6 +225,7 @@ impl std::fmt::Debug for Config {
             .field("content_security_policy", &self.content_security_policy)
             .field("metrics_port", &self.metrics_port)
             .field("sso_pkce", &self.sso_pkce)
+            .field("sso_provider", &self.sso_provider)
             .field("sentry", &self.sentry)
             .finish()
     }

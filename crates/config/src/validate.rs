@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::raw::RawEnv;
-use crate::{AwsKeys, Config, RedisTarget, SameSite, SentryConfig};
+use crate::{AwsKeys, Config, OidcConfig, RedisTarget, SameSite, SentryConfig, SsoProvider};
 
 /// One invalid or missing variable. `message` never contains the variable's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -347,6 +347,12 @@ pub(crate) fn validate(raw: RawEnv) -> Result<Config, ConfigError> {
         }
     });
     let sso_pkce = c.flag("SSO_PKCE", raw.sso_pkce, true);
+    let sso_provider = sso_provider(
+        &mut c,
+        raw.sso_provider,
+        raw.oidc_scopes,
+        raw.oidc_groups_claim,
+    );
     let sentry = sentry_config(
         &mut c,
         SentryVars {
@@ -391,8 +397,84 @@ pub(crate) fn validate(raw: RawEnv) -> Result<Config, ConfigError> {
         content_security_policy,
         metrics_port,
         sso_pkce,
+        sso_provider,
         sentry,
     })
+}
+
+/// `OIDC_SCOPES` when unset.
+const DEFAULT_OIDC_SCOPES: &str = "openid email profile";
+/// `OIDC_GROUPS_CLAIM` when unset.
+const DEFAULT_OIDC_GROUPS_CLAIM: &str = "groups";
+
+/// `SSO_PROVIDER`, and the OpenID variables, checked whatever the provider so that a
+/// mistake shows before the day it is switched on.
+fn sso_provider(
+    c: &mut Checker,
+    provider: Option<String>,
+    scopes: Option<String>,
+    groups_claim: Option<String>,
+) -> SsoProvider {
+    let scopes = oidc_scopes(c, scopes);
+    let groups_claim = match non_empty(groups_claim) {
+        None => DEFAULT_OIDC_GROUPS_CLAIM.to_owned(),
+        Some(claim) => {
+            if claim
+                .chars()
+                .any(|ch| ch.is_whitespace() || ch.is_control())
+            {
+                c.problem(
+                    "OIDC_GROUPS_CLAIM",
+                    "must be a claim name, without spaces or control characters",
+                );
+            }
+            claim
+        }
+    };
+    let oidc = match non_empty(provider) {
+        None => false,
+        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "staff-sso" => false,
+            "oidc" => true,
+            _ => {
+                c.problem("SSO_PROVIDER", "must be staff-sso or oidc");
+                false
+            }
+        },
+    };
+    if !oidc {
+        return SsoProvider::StaffSso;
+    }
+    SsoProvider::Oidc(OidcConfig {
+        scopes,
+        groups_claim,
+    })
+}
+
+/// The scopes, `openid` first when missing. Each must be a scope token (RFC 6749 §3.3:
+/// printable ASCII but space, `"` and `\`).
+fn oidc_scopes(c: &mut Checker, value: Option<String>) -> Vec<String> {
+    let value = non_empty(value).unwrap_or_else(|| DEFAULT_OIDC_SCOPES.to_owned());
+    let mut scopes: Vec<String> = Vec::new();
+    for scope in value.split_whitespace() {
+        let token = scope
+            .bytes()
+            .all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\');
+        if !token {
+            c.problem(
+                "OIDC_SCOPES",
+                "must be scopes separated by spaces, each printable ASCII without \" or \\",
+            );
+            return Vec::new();
+        }
+        if !scopes.iter().any(|s| s == scope) {
+            scopes.push(scope.to_owned());
+        }
+    }
+    if !scopes.iter().any(|s| s == "openid") {
+        scopes.insert(0, "openid".to_owned());
+    }
+    scopes
 }
 
 /// The variables of the Sentry client, as given.

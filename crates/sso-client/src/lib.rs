@@ -1,13 +1,32 @@
-//! A client for the organisation's SSO, an OAuth2 server, in the authorization-code flow.
+//! A sign-in client for the organisation's SSO (an OAuth2 server) or any OpenID Connect
+//! provider, in the authorization-code flow.
 //!
-//! Three calls: the URL to send a browser to ([`SsoClient::authorize_url`]), the exchange
-//! of the code the browser comes back with for an access token
-//! ([`SsoClient::exchange_code`], `POST o/token/`), and the check that a token is still
-//! good ([`SsoClient::check_token`], `GET api/v1/user/me/`). A [`PkceVerifier`] binds
-//! the code to the sign-in that asked for it (RFC 7636, S256). One pooled HTTP client
-//! (reqwest with rustls) is shared by all calls, and each call has a timeout. Outcomes
-//! are typed: [`Outcome::Accepted`], [`Outcome::Rejected`] (the SSO said 401 or 403) or
-//! [`Outcome::Failed`] (anything else: a network error, a timeout, an unexpected answer).
+//! [`SsoSettings::provider`] chooses the protocol; the gate calls the same methods in
+//! both modes:
+//!
+//! - [`SsoClient::sign_in_url`]: where to send a browser, with the state, a
+//!   [`PkceVerifier`]'s challenge (RFC 7636, S256) and, in OpenID mode, a [`Nonce`]
+//!   ([`SsoClient::new_nonce`]);
+//! - [`SsoClient::finish_sign_in`]: the code the browser comes back with, exchanged for
+//!   an access token — and in OpenID mode an ID token, verified (signature against the
+//!   provider's keys, issuer, audience, expiry, nonce) before anything is returned, and
+//!   the person's [`Profile`];
+//! - [`SsoClient::check_token`] and [`SsoClient::profile`]: whether a token is still
+//!   good, and what the provider says about its owner now;
+//! - [`SsoClient::end_session_url`]: OpenID Connect's sign-out at the provider.
+//!
+//! The staff SSO ([`Provider::StaffSso`], the default) is reached at fixed paths under
+//! its root URL: `o/authorize/`, `o/token/`, `api/v1/user/me/`
+//! ([`SsoClient::authorize_url`] and [`SsoClient::exchange_code`] are its two calls).
+//! An OpenID provider ([`Provider::Oidc`]) is found through its discovery document,
+//! read by [`SsoClient::spawn_discovery`] in the background until it succeeds.
+//!
+//! One pooled HTTP client (reqwest with rustls) is shared by all calls, and each call has
+//! a timeout. Outcomes are typed: [`Outcome::Accepted`], [`Outcome::Rejected`] (the SSO
+//! said 401 or 403) or [`Outcome::Failed`] (anything else: a network error, a timeout, an
+//! unexpected answer, [`SsoError::NotReady`], or an ID token refused,
+//! [`SsoError::IdToken`]). Tokens, nonces and verifiers never appear in `Debug` output or
+//! errors.
 //!
 //! ```
 //! use sso_client::{PkceVerifier, SsoClient, SsoSettings};
@@ -31,12 +50,46 @@
 //! let verifier = PkceVerifier::generate();
 //! let url = sso.authorize_url("0123abcd", "https://assets.example.com/cb", Some(&verifier));
 //! assert!(url.ends_with(&format!("&code_challenge={}&code_challenge_method=S256", verifier.challenge())));
+//!
+//! // The staff SSO has no nonce, and needs no discovery.
+//! assert!(sso.new_nonce().is_none() && sso.is_ready());
+//! ```
+//!
+//! In OpenID mode:
+//!
+//! ```
+//! use sso_client::{OidcSettings, Provider, SsoClient, SsoError, SsoSettings};
+//!
+//! let mut settings = SsoSettings::new(
+//!     "https://id.example.com/realms/staff",
+//!     "http://keycloak.internal:8080/",
+//!     "my-client-id",
+//!     "my-client-secret",
+//! );
+//! settings.provider = Provider::Oidc(OidcSettings::default());
+//! let sso = SsoClient::new(settings).unwrap();
+//! let nonce = sso.new_nonce().expect("OpenID sign-ins have a nonce");
+//! // Before discovery succeeded (`sso.spawn_discovery()` in a Tokio runtime), sign-ins
+//! // cannot start.
+//! assert!(matches!(
+//!     sso.sign_in_url("0123abcd", "https://assets.example.com/cb", None, Some(&nonce)),
+//!     Err(SsoError::NotReady)
+//! ));
 //! ```
 
 mod client;
 mod encode;
+mod error;
+mod oidc;
 mod pkce;
+mod profile;
+mod secrets;
+mod settings;
 
-pub use client::{AccessToken, Outcome, SsoClient, SsoError, SsoSettings};
+pub use client::{SignIn, SsoClient};
 pub use encode::encode_component;
+pub use error::{IdTokenCheck, Outcome, SsoError};
 pub use pkce::{s256_challenge, PkceVerifier};
+pub use profile::Profile;
+pub use secrets::{AccessToken, IdToken, Nonce};
+pub use settings::{OidcSettings, Provider, SsoSettings};

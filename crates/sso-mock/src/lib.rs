@@ -13,6 +13,11 @@
 //!   [`MockConfig::tokens`];
 //! - `GET /api/v1/user/me/` — answers who a bearer token belongs to.
 //!
+//! With [`MockConfig::oidc`] it is an OpenID Provider too ([`OidcMock`]): discovery,
+//! a JWKS of keys it generates (RSA, EC, Ed25519; [`SsoMock::rotate_keys`]), ID tokens
+//! signed with them, userinfo and end-session, and [`Misbehaviour`]s that make it lie
+//! in each way a client must refuse.
+//!
 //! Anything else is a 404. Failures of the real SSO are simulated with
 //! [`MockConfig::token_status`], [`MockConfig::me_status`],
 //! [`MockConfig::me_accepted_tokens`] and [`MockConfig::hang`], changeable
@@ -42,11 +47,13 @@
 //! ```
 
 mod config;
+mod keys;
+mod oidc;
 mod page;
 mod routes;
 mod server;
 mod state;
 
-pub use config::MockConfig;
+pub use config::{Misbehaviour, MockConfig, OidcMock, SigningAlg};
 pub use server::SsoMock;
 pub use state::random_string;

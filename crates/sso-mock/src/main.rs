@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
 use clap::Parser;
-use sso_mock::{random_string, MockConfig, SsoMock};
+use sso_mock::{random_string, MockConfig, OidcMock, SsoMock};
 use tokio::net::TcpListener;
 
 /// A stand-in for the SSO (OAuth2 server) for running s3proxy locally.
@@ -32,6 +32,13 @@ struct Args {
     /// Redirect back at once instead of showing a Sign in page
     #[arg(long)]
     auto_approve: bool,
+    /// Be an OpenID Provider too: discovery, JWKS, signed ID tokens, userinfo, end-session
+    /// (for s3proxy with SSO_PROVIDER=oidc)
+    #[arg(long)]
+    oidc: bool,
+    /// The OpenID issuer: s3proxy's SSO_URL [default: http://<bind>:<port>]
+    #[arg(long, value_name = "URL", requires = "oidc")]
+    issuer: Option<String>,
 }
 
 impl Args {
@@ -44,6 +51,15 @@ impl Args {
             tokens: Vec::new(),
             login_page: !self.auto_approve,
             user_email: self.user.clone(),
+            oidc: self.oidc.then(|| OidcMock {
+                // Without a trailing slash, as most providers write it: either way
+                // matches an SSO_URL with or without one.
+                issuer: self
+                    .issuer
+                    .as_ref()
+                    .map(|i| i.trim_end_matches('/').to_owned()),
+                ..OidcMock::default()
+            }),
             ..MockConfig::default()
         }
     }
@@ -84,13 +100,18 @@ async fn main() -> ExitCode {
     };
     // Secrets (client secret, code, tokens) are never logged.
     log::info!(
-        "client id {:?}, user {:?}, {}",
+        "client id {:?}, user {:?}, {}{}",
         config.client_id,
         config.user_email,
         if config.login_page {
             "showing a Sign in page"
         } else {
             "auto-approving logins"
+        },
+        if config.oidc.is_some() {
+            ", OpenID Provider mode"
+        } else {
+            ""
         }
     );
     let mut mock = match SsoMock::start_with_listener(listener, config).await {
@@ -101,6 +122,9 @@ async fn main() -> ExitCode {
         }
     };
     println!("sso-mock listening on {}", mock.url());
+    if args.oidc {
+        println!("OpenID issuer: {}", mock.issuer());
+    }
 
     if let Err(e) = stop.await {
         eprintln!("sso-mock: cannot wait for signals: {e}");
@@ -160,6 +184,22 @@ mod tests {
         assert!(config.login_page);
         assert!(config.tokens.is_empty());
         assert_eq!(config.code.len(), 32);
+        assert_eq!(config.oidc, None);
+    }
+
+    #[test]
+    fn openid_mode() {
+        let config = parse(&["--oidc"]).unwrap().config();
+        assert_eq!(config.oidc, Some(OidcMock::default()));
+        let config = parse(&["--oidc", "--issuer", "http://localhost:8081/"])
+            .unwrap()
+            .config();
+        assert_eq!(
+            config.oidc.and_then(|o| o.issuer).as_deref(),
+            Some("http://localhost:8081")
+        );
+        // An issuer only means something to an OpenID Provider.
+        assert!(parse(&["--issuer", "http://localhost:8081"]).is_err());
     }
 
     #[test]

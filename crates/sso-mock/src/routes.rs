@@ -13,8 +13,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::json;
 
+use crate::oidc;
 use crate::page;
-use crate::state::{lock, Endpoint, Shared};
+use crate::state::{lock, random_string, Endpoint, Grant, Shared, State};
 
 pub(crate) type Body = Full<Bytes>;
 
@@ -33,22 +34,31 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
 const USER_ID: &str = "00000000-0000-0000-0000-000000000000";
 
 pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<Body> {
-    let endpoint = match req.uri().path() {
+    let local = lock(shared).local_path(req.uri().path()).to_owned();
+    let endpoint = match local.as_str() {
         "/o/authorize/" => Some(Endpoint::Authorize),
         "/o/token/" => Some(Endpoint::Token),
         "/api/v1/user/me/" => Some(Endpoint::Me),
+        "/.well-known/openid-configuration" => Some(Endpoint::Discovery),
+        "/o/jwks/" => Some(Endpoint::Jwks),
+        "/o/userinfo/" => Some(Endpoint::Userinfo),
+        "/o/logout/" => Some(Endpoint::EndSession),
         _ => None,
     };
     // Logged without the query string: it carries codes and states.
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
 
-    let (hang, delay) = {
+    let (hang, delay, endpoint) = {
         let mut state = lock(shared);
+        // The OpenID endpoints exist only in that mode.
+        let oidc = state.config.oidc.is_some();
+        let endpoint = endpoint
+            .filter(|e| oidc || matches!(e, Endpoint::Authorize | Endpoint::Token | Endpoint::Me));
         if let Some(endpoint) = endpoint {
             state.count(endpoint);
         }
-        (state.config.hang, state.config.delay)
+        (state.config.hang, state.config.delay, endpoint)
     };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -63,6 +73,10 @@ pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<
         Some(Endpoint::Authorize) => authorize(req, shared).await,
         Some(Endpoint::Token) => token(req, shared).await,
         Some(Endpoint::Me) => me(&req, shared),
+        Some(Endpoint::Discovery) => oidc::discovery(&req, shared),
+        Some(Endpoint::Jwks) => oidc::jwks(&req, shared),
+        Some(Endpoint::Userinfo) => oidc::userinfo(&req, shared),
+        Some(Endpoint::EndSession) => oidc::end_session(&req, shared),
         None => text(StatusCode::NOT_FOUND, "not found"),
     };
     log::info!("{method} {path} -> {}", response.status().as_u16());
@@ -80,7 +94,7 @@ async fn authorize(req: Request<Incoming>, shared: &Shared) -> Response<Body> {
         },
         _ => return method_not_allowed("GET, POST"),
     };
-    let (client_id, code, login_page, user_email) = {
+    let (client_id, code, login_page, user_email, oidc) = {
         let state = lock(shared);
         let c = &state.config;
         (
@@ -88,6 +102,7 @@ async fn authorize(req: Request<Incoming>, shared: &Shared) -> Response<Body> {
             c.code.clone(),
             c.login_page,
             c.user_email.clone(),
+            c.oidc.is_some(),
         )
     };
 
@@ -104,6 +119,11 @@ async fn authorize(req: Request<Incoming>, shared: &Shared) -> Response<Body> {
     }
     if param(&params, "client_id") != Some(client_id.as_str()) {
         return text(StatusCode::BAD_REQUEST, "unknown client_id");
+    }
+    // OpenID Connect Core §3.1.2.1: without `openid` it is no OpenID request.
+    if oidc && !param(&params, "scope").is_some_and(|scope| scope.split(' ').any(|s| s == "openid"))
+    {
+        return text(StatusCode::BAD_REQUEST, "scope must include openid");
     }
     if !(redirect_uri.starts_with("http://") || redirect_uri.starts_with("https://")) {
         return text(
@@ -143,6 +163,17 @@ async fn authorize(req: Request<Incoming>, shared: &Shared) -> Response<Body> {
     if let Some(challenge) = challenge {
         lock(shared).pkce_challenges.insert(challenge.to_string());
     }
+    // OpenID mode: a fresh code per sign-in, which remembers its nonce.
+    let code = if oidc {
+        let code = random_string();
+        let grant = Grant {
+            nonce: param(&params, "nonce").map(str::to_owned),
+        };
+        lock(shared).grants.insert(code.clone(), grant);
+        code
+    } else {
+        code
+    };
 
     let location = callback_location(redirect_uri, &code, state);
     match HeaderValue::from_str(&location) {
@@ -177,6 +208,7 @@ async fn token(req: Request<Incoming>, shared: &Shared) -> Response<Body> {
     if req.method() != Method::POST {
         return method_not_allowed("POST");
     }
+    let authorization = req.headers().get(AUTHORIZATION).cloned();
     // Read the body even when failing on purpose, as a real server would, so
     // the client sees the failure rather than a reset while still sending.
     let params = match read_form(req).await {
@@ -188,6 +220,9 @@ async fn token(req: Request<Incoming>, shared: &Shared) -> Response<Body> {
     if let Some(status) = state.config.token_status {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return empty(status);
+    }
+    if state.config.oidc.is_some() {
+        return oidc::token(&params, authorization.as_ref(), &mut state);
     }
     let config = &state.config;
     if param(&params, "client_id") != Some(config.client_id.as_str())
@@ -201,17 +236,8 @@ async fn token(req: Request<Incoming>, shared: &Shared) -> Response<Body> {
     if !grant_ok {
         return oauth_error(config.reject_status, "invalid_grant");
     }
-    match param(&params, "code_verifier") {
-        Some(verifier) => {
-            let known =
-                is_verifier(verifier) && state.pkce_challenges.contains(&s256_challenge(verifier));
-            if !known {
-                return oauth_error(400, "invalid_grant");
-            }
-            state.pkce_verified += 1;
-        }
-        None if state.config.require_pkce => return oauth_error(400, "invalid_grant"),
-        None => {}
+    if !pkce_ok(&params, &mut state) {
+        return oauth_error(400, "invalid_grant");
     }
     let access_token = state.issue_token();
     drop(state);
@@ -228,6 +254,24 @@ async fn token(req: Request<Incoming>, shared: &Shared) -> Response<Body> {
         .headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// Whether the token request's PKCE verifier matches a challenge sent to
+/// `/o/authorize/` (a missing one is fine unless
+/// [`MockConfig::require_pkce`](crate::MockConfig::require_pkce)). Refusals are
+/// `400 invalid_grant`.
+pub(crate) fn pkce_ok(params: &[(String, String)], state: &mut State) -> bool {
+    match param(params, "code_verifier") {
+        Some(verifier) => {
+            let known =
+                is_verifier(verifier) && state.pkce_challenges.contains(&s256_challenge(verifier));
+            if known {
+                state.pkce_verified += 1;
+            }
+            known
+        }
+        None => !state.config.require_pkce,
+    }
 }
 
 /// `GET /api/v1/user/me/`: who the bearer token belongs to.
@@ -268,19 +312,21 @@ fn me(req: &Request<Incoming>, shared: &Shared) -> Response<Body> {
 
 /// The token of an `Authorization: Bearer <token>` header (scheme matched
 /// case-insensitively, as RFC 7235 requires).
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-fn parse_form(bytes: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn parse_form(bytes: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(bytes).into_owned().collect()
 }
 
 /// The form-urlencoded body, or the error response to send instead.
-async fn read_form(req: Request<Incoming>) -> Result<Vec<(String, String)>, Response<Body>> {
+pub(crate) async fn read_form(
+    req: Request<Incoming>,
+) -> Result<Vec<(String, String)>, Response<Body>> {
     match Limited::new(req.into_body(), MAX_FORM_BYTES)
         .collect()
         .await
@@ -294,20 +340,24 @@ async fn read_form(req: Request<Incoming>) -> Result<Vec<(String, String)>, Resp
 }
 
 /// The first value of `name`; later duplicates are ignored.
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
         .find(|(key, _)| key == name)
         .map(|(_, value)| value.as_str())
 }
 
-fn empty(status: StatusCode) -> Response<Body> {
+pub(crate) fn empty(status: StatusCode) -> Response<Body> {
     let mut response = Response::new(Body::default());
     *response.status_mut() = status;
     response
 }
 
-fn with_type(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Body> {
+pub(crate) fn with_type(
+    status: StatusCode,
+    content_type: &'static str,
+    body: Bytes,
+) -> Response<Body> {
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     response
@@ -316,7 +366,7 @@ fn with_type(status: StatusCode, content_type: &'static str, body: Bytes) -> Res
     response
 }
 
-fn text(status: StatusCode, message: &'static str) -> Response<Body> {
+pub(crate) fn text(status: StatusCode, message: &'static str) -> Response<Body> {
     with_type(
         status,
         "text/plain; charset=utf-8",
@@ -324,11 +374,11 @@ fn text(status: StatusCode, message: &'static str) -> Response<Body> {
     )
 }
 
-fn html(status: StatusCode, page: String) -> Response<Body> {
+pub(crate) fn html(status: StatusCode, page: String) -> Response<Body> {
     with_type(status, "text/html; charset=utf-8", Bytes::from(page))
 }
 
-fn json_response(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
+pub(crate) fn json_response(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
     with_type(
         status,
         "application/json",
@@ -336,12 +386,12 @@ fn json_response(status: StatusCode, value: &serde_json::Value) -> Response<Body
     )
 }
 
-fn oauth_error(status: u16, error: &'static str) -> Response<Body> {
+pub(crate) fn oauth_error(status: u16, error: &'static str) -> Response<Body> {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED);
     json_response(status, &json!({ "error": error }))
 }
 
-fn method_not_allowed(allow: &'static str) -> Response<Body> {
+pub(crate) fn method_not_allowed(allow: &'static str) -> Response<Body> {
     let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
     response
         .headers_mut()

@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::config::MockConfig;
+use crate::keys::KeyRing;
 use crate::routes;
 use crate::state::{lock, Shared, State};
 
@@ -56,7 +57,9 @@ impl SsoMock {
         config: MockConfig,
     ) -> io::Result<SsoMock> {
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Mutex::new(State::new(config)));
+        let mut state = State::new(config);
+        state.base_url = root_url(addr).trim_end_matches('/').to_owned();
+        let shared = Arc::new(Mutex::new(state));
         let (shutdown, shutdown_rx) = oneshot::channel();
         let server = tokio::spawn(serve(listener, shared.clone(), shutdown_rx));
         Ok(SsoMock {
@@ -81,12 +84,47 @@ impl SsoMock {
     /// the proxy's `SSO_URL` is set to. A wildcard bind address is given as
     /// loopback, which reaches it.
     pub fn url(&self) -> String {
-        let ip = match self.addr.ip() {
-            ip if ip.is_unspecified() && ip.is_ipv4() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            ip if ip.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
-            ip => ip,
-        };
-        format!("http://{}/", SocketAddr::new(ip, self.addr.port()))
+        root_url(self.addr)
+    }
+
+    /// OpenID mode: the issuer, as discovery and the ID tokens give it
+    /// ([`OidcMock::issuer`](crate::OidcMock::issuer), or [`url`](Self::url) without
+    /// its trailing slash).
+    pub fn issuer(&self) -> String {
+        lock(&self.shared).issuer()
+    }
+
+    /// OpenID mode: replaces every signing key by a new one with a new `kid` (the old
+    /// keys leave the JWKS), as a provider's key rotation does.
+    pub fn rotate_keys(&self) -> Result<(), String> {
+        let keys = KeyRing::generate()?;
+        lock(&self.shared).keys = Some(keys);
+        Ok(())
+    }
+
+    /// Requests to the discovery document so far.
+    pub fn discovery_calls(&self) -> usize {
+        lock(&self.shared).discovery_calls
+    }
+
+    /// Requests to `/o/jwks/` so far.
+    pub fn jwks_calls(&self) -> usize {
+        lock(&self.shared).jwks_calls
+    }
+
+    /// Requests to `/o/userinfo/` so far.
+    pub fn userinfo_calls(&self) -> usize {
+        lock(&self.shared).userinfo_calls
+    }
+
+    /// Requests to `/o/logout/` so far.
+    pub fn end_session_calls(&self) -> usize {
+        lock(&self.shared).end_session_calls
+    }
+
+    /// Every ID token `/o/token/` has handed out, oldest first.
+    pub fn issued_id_tokens(&self) -> Vec<String> {
+        lock(&self.shared).id_tokens.clone()
     }
 
     /// Changes the behaviour while running; requests arriving afterwards see
@@ -110,7 +148,6 @@ impl SsoMock {
         lock(&self.shared).me_calls
     }
 
-    /// Every access token `/o/token/` has handed out, oldest first.
     /// Token requests whose PKCE verifier matched a challenge sent to `/o/authorize/`.
     pub fn pkce_verified(&self) -> usize {
         lock(&self.shared).pkce_verified
@@ -121,6 +158,7 @@ impl SsoMock {
         lock(&self.shared).pkce_challenges.len()
     }
 
+    /// Every access token `/o/token/` has handed out, oldest first.
     pub fn issued_tokens(&self) -> Vec<String> {
         lock(&self.shared).issued.clone()
     }
@@ -151,6 +189,16 @@ impl Drop for SsoMock {
             server.abort();
         }
     }
+}
+
+/// `http://<addr>/`, a wildcard address given as loopback (which reaches it).
+fn root_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        ip if ip.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}/", SocketAddr::new(ip, addr.port()))
 }
 
 /// Accepts connections until told to stop, then closes the listener and

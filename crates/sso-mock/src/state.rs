@@ -2,12 +2,14 @@
 //! the tokens handed out so far.
 
 use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::MockConfig;
+use crate::keys::KeyRing;
 
 /// Shared between the [`SsoMock`](crate::SsoMock) handle and every connection.
 pub(crate) type Shared = Arc<Mutex<State>>;
@@ -18,6 +20,10 @@ pub(crate) enum Endpoint {
     Authorize,
     Token,
     Me,
+    Discovery,
+    Jwks,
+    Userinfo,
+    EndSession,
 }
 
 #[derive(Debug)]
@@ -35,6 +41,24 @@ pub(crate) struct State {
     pub(crate) pkce_verified: usize,
     /// Index into `config.tokens` of the next token to hand out.
     next_token: usize,
+    /// The mock's own root URL without its trailing slash (the default issuer).
+    pub(crate) base_url: String,
+    /// OpenID mode: the signing keys (`None` until first needed).
+    pub(crate) keys: Option<KeyRing>,
+    /// OpenID mode: what each outstanding code was issued for (single use).
+    pub(crate) grants: HashMap<String, Grant>,
+    /// OpenID mode: every ID token handed out, oldest first.
+    pub(crate) id_tokens: Vec<String>,
+    pub(crate) discovery_calls: usize,
+    pub(crate) jwks_calls: usize,
+    pub(crate) userinfo_calls: usize,
+    pub(crate) end_session_calls: usize,
+}
+
+/// An OpenID sign-in between its authorization and its code exchange.
+#[derive(Debug, Clone)]
+pub(crate) struct Grant {
+    pub(crate) nonce: Option<String>,
 }
 
 impl State {
@@ -48,7 +72,53 @@ impl State {
             pkce_challenges: Default::default(),
             pkce_verified: 0,
             next_token: 0,
+            base_url: String::new(),
+            keys: None,
+            grants: HashMap::new(),
+            id_tokens: Vec::new(),
+            discovery_calls: 0,
+            jwks_calls: 0,
+            userinfo_calls: 0,
+            end_session_calls: 0,
         }
+    }
+
+    /// The issuer of the OpenID mode: configured, or the mock's own URL.
+    pub(crate) fn issuer(&self) -> String {
+        self.config
+            .oidc
+            .as_ref()
+            .and_then(|o| o.issuer.clone())
+            .unwrap_or_else(|| self.base_url.clone())
+    }
+
+    /// The path of a request as the endpoints know it: in the OpenID mode, an issuer
+    /// with a path (`http://host/realms/staff`) has its endpoints under that path too,
+    /// and both are served.
+    pub(crate) fn local_path<'a>(&self, path: &'a str) -> &'a str {
+        if self.config.oidc.is_none() {
+            return path;
+        }
+        let issuer = self.issuer();
+        let prefix = issuer
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+            .unwrap_or("")
+            .trim_end_matches('/');
+        match path.strip_prefix(prefix) {
+            Some(rest) if !prefix.is_empty() && rest.starts_with('/') => rest,
+            _ => path,
+        }
+    }
+
+    /// The signing keys, generated on first use.
+    pub(crate) fn keys(&mut self) -> Result<KeyRing, String> {
+        if let Some(keys) = &self.keys {
+            return Ok(keys.clone());
+        }
+        let keys = KeyRing::initial()?;
+        self.keys = Some(keys.clone());
+        Ok(keys)
     }
 
     pub(crate) fn count(&mut self, endpoint: Endpoint) {
@@ -56,6 +126,10 @@ impl State {
             Endpoint::Authorize => &mut self.authorize_calls,
             Endpoint::Token => &mut self.token_calls,
             Endpoint::Me => &mut self.me_calls,
+            Endpoint::Discovery => &mut self.discovery_calls,
+            Endpoint::Jwks => &mut self.jwks_calls,
+            Endpoint::Userinfo => &mut self.userinfo_calls,
+            Endpoint::EndSession => &mut self.end_session_calls,
         };
         *counter += 1;
     }
@@ -166,6 +240,22 @@ mod tests {
         let state = State::new(MockConfig::default());
         assert!(state.accepts("test-token"));
         assert!(!state.accepts(""));
+    }
+
+    #[test]
+    fn issuer_paths_prefix_the_endpoints() {
+        let mut state = State::new(MockConfig::default());
+        state.base_url = "http://127.0.0.1:9".into();
+        assert_eq!(state.local_path("/realm/o/token/"), "/realm/o/token/");
+        state.config.oidc = Some(crate::OidcMock::default());
+        assert_eq!(state.local_path("/o/token/"), "/o/token/");
+        state.config.oidc = Some(crate::OidcMock {
+            issuer: Some("https://id.example.com/realm/".into()),
+            ..Default::default()
+        });
+        assert_eq!(state.local_path("/realm/o/token/"), "/o/token/");
+        assert_eq!(state.local_path("/o/token/"), "/o/token/");
+        assert_eq!(state.local_path("/realmx/o/token/"), "/realmx/o/token/");
     }
 
     #[test]

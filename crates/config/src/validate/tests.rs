@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use crate::{Config, ConfigError, RedisTarget, SameSite};
+use crate::{Config, ConfigError, OidcConfig, RedisTarget, SameSite, SsoProvider};
 
 fn base() -> Vec<(&'static str, &'static str)> {
     vec![
@@ -435,4 +435,77 @@ fn sentry_settings_and_environment_precedence() {
     );
     let err = with(&[dsn, ("ECS_CONTAINER_METADATA_URI_V4", "not a url")]).unwrap_err();
     assert_eq!(variables(&err), vec!["ECS_CONTAINER_METADATA_URI_V4"]);
+}
+
+#[test]
+fn the_staff_sso_is_the_default_provider() {
+    assert_eq!(with(&[]).unwrap().sso_provider, SsoProvider::StaffSso);
+    for staff in ["", "staff-sso", "Staff-SSO", " staff-sso "] {
+        let c = with(&[("SSO_PROVIDER", staff)]).unwrap();
+        assert_eq!(c.sso_provider, SsoProvider::StaffSso, "{staff:?}");
+    }
+}
+
+#[test]
+fn oidc_has_default_scopes_and_groups_claim() {
+    let c = with(&[("SSO_PROVIDER", "oidc")]).unwrap();
+    assert_eq!(
+        c.sso_provider,
+        SsoProvider::Oidc(OidcConfig {
+            scopes: vec!["openid".into(), "email".into(), "profile".into()],
+            groups_claim: "groups".into(),
+        })
+    );
+    assert_eq!(
+        with(&[("SSO_PROVIDER", "OIDC")]).unwrap().sso_provider,
+        c.sso_provider
+    );
+}
+
+#[test]
+fn oidc_scopes_always_include_openid() {
+    for (value, scopes) in [
+        ("email groups", &["openid", "email", "groups"][..]),
+        ("profile  openid\temail", &["profile", "openid", "email"]),
+        ("openid openid", &["openid"]),
+        (
+            "https://graph.example.com/User.Read",
+            &["openid", "https://graph.example.com/User.Read"],
+        ),
+    ] {
+        let c = with(&[
+            ("SSO_PROVIDER", "oidc"),
+            ("OIDC_SCOPES", value),
+            ("OIDC_GROUPS_CLAIM", "https://example.com/claims/roles"),
+        ])
+        .unwrap();
+        let SsoProvider::Oidc(oidc) = c.sso_provider else {
+            panic!("not oidc");
+        };
+        assert_eq!(oidc.scopes, scopes, "{value:?}");
+        assert_eq!(oidc.groups_claim, "https://example.com/claims/roles");
+    }
+}
+
+#[test]
+fn sso_provider_and_oidc_variables_are_checked_in_either_mode() {
+    let err = with(&[("SSO_PROVIDER", "keycloak")]).unwrap_err();
+    assert_eq!(variables(&err), vec!["SSO_PROVIDER"]);
+    assert!(err.to_string().contains("staff-sso or oidc"), "{err}");
+    // A mistake in the OpenID variables shows before the day they are used.
+    for provider in ["staff-sso", "oidc"] {
+        let err = with(&[
+            ("SSO_PROVIDER", provider),
+            ("OIDC_SCOPES", "openid \"email\""),
+            ("OIDC_GROUPS_CLAIM", "my groups"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            variables(&err),
+            vec!["OIDC_SCOPES", "OIDC_GROUPS_CLAIM"],
+            "{provider}"
+        );
+    }
+    let err = with(&[("OIDC_SCOPES", "openid caf\u{e9}")]).unwrap_err();
+    assert_eq!(variables(&err), vec!["OIDC_SCOPES"]);
 }
