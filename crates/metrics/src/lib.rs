@@ -167,6 +167,8 @@ pub struct Metrics {
     upstream: [[Histogram; 2]; 3],
     logins: [AtomicU64; 3],
     token_checks: [AtomicU64; 3],
+    access_denied: AtomicU64,
+    sign_outs: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -179,6 +181,8 @@ impl Default for Metrics {
             upstream: std::array::from_fn(|_| std::array::from_fn(|_| Histogram::default())),
             logins: std::array::from_fn(|_| AtomicU64::new(0)),
             token_checks: std::array::from_fn(|_| AtomicU64::new(0)),
+            access_denied: AtomicU64::new(0),
+            sign_outs: AtomicU64::new(0),
         }
     }
 }
@@ -236,6 +240,16 @@ impl Metrics {
 
     pub fn token_check(&self, result: TokenCheck) {
         self.token_checks[result as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The access rules refused a signed-in request.
+    pub fn access_denied(&self) {
+        self.access_denied.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request to `/__sign_out`.
+    pub fn signed_out(&self) {
+        self.sign_outs.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Everything, in the Prometheus text exposition format (version 0.0.4).
@@ -314,6 +328,8 @@ mod tests {
             ("s3proxy_upstream_request_duration_seconds", "histogram"),
             ("s3proxy_sso_logins_total", "counter"),
             ("s3proxy_sso_token_checks_total", "counter"),
+            ("s3proxy_access_denied_total", "counter"),
+            ("s3proxy_sign_outs_total", "counter"),
             ("process_resident_memory_bytes", "gauge"),
             ("process_cpu_seconds_total", "counter"),
             ("process_open_fds", "gauge"),

@@ -143,6 +143,30 @@ pub(crate) fn render(m: &Metrics) -> String {
         );
     }
 
+    header(
+        &mut out,
+        "s3proxy_access_denied_total",
+        "counter",
+        "Signed-in requests the access rules refused (403).",
+    );
+    let _ = writeln!(
+        out,
+        "s3proxy_access_denied_total {}",
+        m.access_denied.load(Ordering::Relaxed)
+    );
+
+    header(
+        &mut out,
+        "s3proxy_sign_outs_total",
+        "counter",
+        "Requests to /__sign_out.",
+    );
+    let _ = writeln!(
+        out,
+        "s3proxy_sign_outs_total {}",
+        m.sign_outs.load(Ordering::Relaxed)
+    );
+
     let p = process::read();
     if let Some(bytes) = p.resident_bytes {
         header(

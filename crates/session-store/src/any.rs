@@ -44,4 +44,40 @@ impl SessionStore for AnyStore {
             AnyStore::Memory(s) => s.mark_checked(session_id).await,
         }
     }
+
+    async fn save_profile(
+        &self,
+        session_id: &str,
+        profile: &str,
+        id_token: Option<&str>,
+    ) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Redis(s) => s.save_profile(session_id, profile, id_token).await,
+            AnyStore::Memory(s) => s.save_profile(session_id, profile, id_token).await,
+        }
+    }
+
+    async fn load_session_with_profile(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<(Session, Option<String>)>, StoreError> {
+        match self {
+            AnyStore::Redis(s) => s.load_session_with_profile(session_id).await,
+            AnyStore::Memory(s) => s.load_session_with_profile(session_id).await,
+        }
+    }
+
+    async fn load_id_token(&self, session_id: &str) -> Result<Option<String>, StoreError> {
+        match self {
+            AnyStore::Redis(s) => s.load_id_token(session_id).await,
+            AnyStore::Memory(s) => s.load_id_token(session_id).await,
+        }
+    }
+
+    async fn delete_session(&self, session_id: &str) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Redis(s) => s.delete_session(session_id).await,
+            AnyStore::Memory(s) => s.delete_session(session_id).await,
+        }
+    }
 }

@@ -10,6 +10,14 @@
 //! | `s3proxy__assets_session_id__<id>__sso_token` | the SSO access token | 36000 s |
 //! | `s3proxy__assets_session_id__<id>__sso_token_checked` | `checked` | the grace period |
 //!
+//! Three more keys are ours only, written only when a service asks for what they hold:
+//!
+//! | key | value | TTL |
+//! |---|---|---|
+//! | `s3proxy__sso_nonce__<state>` | the sign-in's OpenID Connect nonce | 60 s |
+//! | `s3proxy__assets_session_id__<id>__profile` | the person's profile (the caller's JSON) | 36000 s |
+//! | `s3proxy__assets_session_id__<id>__id_token` | the OpenID Connect ID token | 36000 s |
+//!
 //! [`RedisStore`] sends every operation on one shared multiplexed connection (opened
 //! through a deadpool-redis pool); every step (connecting, each command) has a timeout, so
 //! a dead Redis is an error within [`RedisSettings::timeout`], and a failed connection is
@@ -42,7 +50,10 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use any::AnyStore;
-pub use keys::{checked_key, pkce_key, state_key, token_key, CHECKED_VALUE};
+pub use keys::{
+    checked_key, id_token_key, nonce_key, pkce_key, profile_key, state_key, token_key,
+    CHECKED_VALUE,
+};
 pub use memory::MemoryStore;
 pub use redis_store::{RedisSettings, RedisStore};
 
@@ -89,6 +100,8 @@ pub struct LoginState {
     /// The PKCE verifier; `None` for a sign-in without PKCE (also one the Python service
     /// started).
     pub pkce_verifier: Option<String>,
+    /// The OpenID Connect nonce; `None` for the staff SSO.
+    pub nonce: Option<String>,
 }
 
 impl LoginState {
@@ -96,7 +109,14 @@ impl LoginState {
         LoginState {
             original_url: original_url.into(),
             pkce_verifier,
+            nonce: None,
         }
+    }
+
+    /// The same sign-in, with an OpenID Connect nonce kept beside it.
+    pub fn with_nonce(mut self, nonce: Option<String>) -> LoginState {
+        self.nonce = nonce;
+        self
     }
 }
 
@@ -108,6 +128,7 @@ impl std::fmt::Debug for LoginState {
                 "pkce_verifier",
                 &self.pkce_verifier.as_ref().map(|_| "<redacted>"),
             )
+            .field("nonce", &self.nonce.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -163,4 +184,34 @@ pub trait SessionStore: Send + Sync {
     /// Records that the SSO has just confirmed the session's token.
     fn mark_checked(&self, session_id: &str)
         -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Keeps what the SSO says of the session's person (`profile`, the caller's own
+    /// encoding) and, when given, its OpenID Connect ID token, for the token's TTL, in one
+    /// round trip.
+    fn save_profile(
+        &self,
+        session_id: &str,
+        profile: &str,
+        id_token: Option<&str>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// [`load_session`](SessionStore::load_session) and the session's profile, read
+    /// together in one round trip.
+    fn load_session_with_profile(
+        &self,
+        session_id: &str,
+    ) -> impl Future<Output = Result<Option<(Session, Option<String>)>, StoreError>> + Send;
+
+    /// The session's OpenID Connect ID token, if one was kept.
+    fn load_id_token(
+        &self,
+        session_id: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Deletes every key of a session (sign-out), in one round trip. A session that is
+    /// gone already is no error.
+    fn delete_session(
+        &self,
+        session_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -4,7 +4,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::keys::{checked_key, pkce_key, state_key, token_key, CHECKED_VALUE};
+use crate::keys::{
+    checked_key, id_token_key, nonce_key, pkce_key, profile_key, state_key, token_key,
+    CHECKED_VALUE,
+};
 use crate::{LoginState, Session, SessionStore, StoreError, StoreTtls};
 
 /// Entries expire like Redis keys. Expired entries are swept on writes, so memory stays
@@ -68,6 +71,9 @@ impl SessionStore for MemoryStore {
         if let Some(verifier) = &login.pkce_verifier {
             entries.set(pkce_key(state), verifier, self.ttls.state);
         }
+        if let Some(nonce) = &login.nonce {
+            entries.set(nonce_key(state), nonce, self.ttls.state);
+        }
         Ok(())
     }
 
@@ -78,6 +84,7 @@ impl SessionStore for MemoryStore {
             .map(|original_url| LoginState {
                 original_url,
                 pkce_verifier: entries.get(&pkce_key(state)),
+                nonce: entries.get(&nonce_key(state)),
             }))
     }
 
@@ -99,6 +106,51 @@ impl SessionStore for MemoryStore {
     async fn mark_checked(&self, session_id: &str) -> Result<(), StoreError> {
         self.lock()
             .set(checked_key(session_id), CHECKED_VALUE, self.ttls.checked);
+        Ok(())
+    }
+
+    async fn save_profile(
+        &self,
+        session_id: &str,
+        profile: &str,
+        id_token: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut entries = self.lock();
+        entries.set(profile_key(session_id), profile, self.ttls.token);
+        if let Some(id_token) = id_token {
+            entries.set(id_token_key(session_id), id_token, self.ttls.token);
+        }
+        Ok(())
+    }
+
+    async fn load_session_with_profile(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<(Session, Option<String>)>, StoreError> {
+        let entries = self.lock();
+        Ok(entries.get(&token_key(session_id)).map(|token| {
+            let session = Session {
+                token,
+                checked: entries.get(&checked_key(session_id)).is_some(),
+            };
+            (session, entries.get(&profile_key(session_id)))
+        }))
+    }
+
+    async fn load_id_token(&self, session_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.lock().get(&id_token_key(session_id)))
+    }
+
+    async fn delete_session(&self, session_id: &str) -> Result<(), StoreError> {
+        let mut entries = self.lock();
+        for key in [
+            token_key(session_id),
+            checked_key(session_id),
+            profile_key(session_id),
+            id_token_key(session_id),
+        ] {
+            entries.map.remove(&key);
+        }
         Ok(())
     }
 }

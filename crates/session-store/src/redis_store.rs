@@ -17,7 +17,10 @@ use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::{self, AsyncConnectionConfig};
 use deadpool_redis::{Manager, Pool, Runtime};
 
-use crate::keys::{checked_key, pkce_key, state_key, token_key, CHECKED_VALUE};
+use crate::keys::{
+    checked_key, id_token_key, nonce_key, pkce_key, profile_key, state_key, token_key,
+    CHECKED_VALUE,
+};
 use crate::{LoginState, Session, SessionStore, StoreError, StoreTtls};
 
 /// How to reach Redis.
@@ -276,25 +279,33 @@ fn set_ex(key: String, value: &str, ttl: Duration) -> redis::Cmd {
 impl SessionStore for RedisStore {
     async fn save_state(&self, state: &str, login: &LoginState) -> Result<(), StoreError> {
         let url = set_ex(state_key(state), &login.original_url, self.ttls.state);
-        let Some(verifier) = &login.pkce_verifier else {
+        if login.pkce_verifier.is_none() && login.nonce.is_none() {
             return self.run(url).await;
-        };
+        }
         let mut pipe = redis::pipe();
-        pipe.atomic()
-            .add_command(url)
-            .ignore()
-            .add_command(set_ex(pkce_key(state), verifier, self.ttls.state))
-            .ignore();
+        pipe.atomic().add_command(url).ignore();
+        if let Some(verifier) = &login.pkce_verifier {
+            pipe.add_command(set_ex(pkce_key(state), verifier, self.ttls.state))
+                .ignore();
+        }
+        if let Some(nonce) = &login.nonce {
+            pipe.add_command(set_ex(nonce_key(state), nonce, self.ttls.state))
+                .ignore();
+        }
         self.run(pipe).await
     }
 
     async fn load_state(&self, state: &str) -> Result<Option<LoginState>, StoreError> {
         let mut cmd = redis::cmd("MGET");
-        cmd.arg(state_key(state)).arg(pkce_key(state));
-        let (url, verifier): (Option<String>, Option<String>) = self.run(cmd).await?;
+        cmd.arg(state_key(state))
+            .arg(pkce_key(state))
+            .arg(nonce_key(state));
+        let (url, verifier, nonce): (Option<String>, Option<String>, Option<String>) =
+            self.run(cmd).await?;
         Ok(url.map(|original_url| LoginState {
             original_url,
             pkce_verifier: verifier,
+            nonce,
         }))
     }
 
@@ -334,5 +345,58 @@ impl SessionStore for RedisStore {
             self.ttls.checked,
         ))
         .await
+    }
+
+    async fn save_profile(
+        &self,
+        session_id: &str,
+        profile: &str,
+        id_token: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let profile = set_ex(profile_key(session_id), profile, self.ttls.token);
+        let Some(id_token) = id_token else {
+            return self.run(profile).await;
+        };
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .add_command(profile)
+            .ignore()
+            .add_command(set_ex(id_token_key(session_id), id_token, self.ttls.token))
+            .ignore();
+        self.run(pipe).await
+    }
+
+    async fn load_session_with_profile(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<(Session, Option<String>)>, StoreError> {
+        let mut cmd = redis::cmd("MGET");
+        cmd.arg(token_key(session_id))
+            .arg(checked_key(session_id))
+            .arg(profile_key(session_id));
+        let (token, checked, profile): (Option<String>, Option<String>, Option<String>) =
+            self.run(cmd).await?;
+        Ok(token.map(|token| {
+            let session = Session {
+                token,
+                checked: checked.is_some(),
+            };
+            (session, profile)
+        }))
+    }
+
+    async fn load_id_token(&self, session_id: &str) -> Result<Option<String>, StoreError> {
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(id_token_key(session_id));
+        self.run(cmd).await
+    }
+
+    async fn delete_session(&self, session_id: &str) -> Result<(), StoreError> {
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(token_key(session_id))
+            .arg(checked_key(session_id))
+            .arg(profile_key(session_id))
+            .arg(id_token_key(session_id));
+        self.run(cmd).await.map(|_: i64| ())
     }
 }

@@ -21,6 +21,11 @@ pub struct MockConfig {
     pub login_page: bool,
     /// The signed-in person, reported by `/api/v1/user/me/`.
     pub user_email: String,
+    /// More emails of the same person, reported as `related_emails` by `/api/v1/user/me/`.
+    pub user_related_emails: Vec<String>,
+    /// `Some`: the person's groups, reported as `groups` by `/api/v1/user/me/`; `None`
+    /// leaves the field out.
+    pub user_groups: Option<Vec<String>>,
     /// `Some(status)`: `/o/token/` answers that status with an empty body,
     /// whatever the request (simulates a failing SSO).
     pub token_status: Option<u16>,
@@ -54,6 +59,8 @@ impl Default for MockConfig {
             tokens: vec!["test-token".into()],
             login_page: false,
             user_email: "test.user@example.com".into(),
+            user_related_emails: Vec::new(),
+            user_groups: None,
             token_status: None,
             me_accepted_tokens: None,
             me_status: 200,

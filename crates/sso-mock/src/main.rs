@@ -29,6 +29,10 @@ struct Args {
     /// The signed-in user's email
     #[arg(long, value_name = "EMAIL", default_value = "test.user@example.com")]
     user: String,
+    /// A group the signed-in user is in (repeat for more): `groups` of user/me, and the
+    /// groups claim in OpenID mode
+    #[arg(long = "group", value_name = "NAME")]
+    groups: Vec<String>,
     /// Redirect back at once instead of showing a Sign in page
     #[arg(long)]
     auto_approve: bool,
@@ -51,6 +55,7 @@ impl Args {
             tokens: Vec::new(),
             login_page: !self.auto_approve,
             user_email: self.user.clone(),
+            user_groups: (!self.groups.is_empty()).then(|| self.groups.clone()),
             oidc: self.oidc.then(|| OidcMock {
                 // Without a trailing slash, as most providers write it: either way
                 // matches an SSO_URL with or without one.
@@ -58,6 +63,11 @@ impl Args {
                     .issuer
                     .as_ref()
                     .map(|i| i.trim_end_matches('/').to_owned()),
+                groups: if self.groups.is_empty() {
+                    OidcMock::default().groups
+                } else {
+                    Some(self.groups.clone())
+                },
                 ..OidcMock::default()
             }),
             ..MockConfig::default()

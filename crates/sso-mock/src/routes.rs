@@ -279,13 +279,15 @@ fn me(req: &Request<Incoming>, shared: &Shared) -> Response<Body> {
     if req.method() != Method::GET {
         return method_not_allowed("GET");
     }
-    let (accepted, status, email) = {
+    let (accepted, status, email, related, groups) = {
         let state = lock(shared);
         let accepted = bearer_token(req.headers()).is_some_and(|token| state.accepts(token));
         (
             accepted,
             state.config.me_status,
             state.config.user_email.clone(),
+            state.config.user_related_emails.clone(),
+            state.config.user_groups.clone(),
         )
     };
     if !accepted {
@@ -296,15 +298,19 @@ fn me(req: &Request<Incoming>, shared: &Shared) -> Response<Body> {
         return response;
     }
     match StatusCode::from_u16(status) {
-        Ok(StatusCode::OK) => json_response(
-            StatusCode::OK,
-            &json!({
+        Ok(StatusCode::OK) => {
+            let mut me = json!({
                 "email": email,
+                "related_emails": related,
                 "first_name": "Mock",
                 "last_name": "User",
                 "user_id": USER_ID,
-            }),
-        ),
+            });
+            if let Some(groups) = groups {
+                me["groups"] = json!(groups);
+            }
+            json_response(StatusCode::OK, &me)
+        }
         Ok(status) => empty(status),
         Err(_) => empty(StatusCode::INTERNAL_SERVER_ERROR),
     }
