@@ -24,8 +24,8 @@ fn main() -> ExitCode {
 }
 
 fn run_to_exit() -> ExitCode {
-    let config = match Config::from_env().and_then(checks::beyond_config) {
-        Ok(config) => config,
+    let checked = match Config::from_env().and_then(checks::beyond_config) {
+        Ok(checked) => checked,
         Err(e) => {
             eprintln!("s3proxy: cannot start, the configuration is invalid:\n{e}");
             return ExitCode::from(EXIT_CONFIG);
@@ -43,14 +43,14 @@ fn run_to_exit() -> ExitCode {
     };
     // Before any request: each runtime thread copies the main Sentry scope when it
     // first reports.
-    let sentry = config.sentry.as_ref().map(|sentry| {
+    let sentry = checked.config.sentry.as_ref().map(|sentry| {
         let settings = parts::sentry_settings(sentry);
         if let Some(uri) = &settings.ecs_metadata_uri {
             runtime.block_on(telemetry::resolve_instance_id(uri));
         }
         telemetry::init_sentry(&settings)
     });
-    let result = runtime.block_on(parts::run(config));
+    let result = runtime.block_on(parts::run(checked));
     // Downloads cut by the shutdown timeout must not hold the process up.
     runtime.shutdown_timeout(Duration::from_millis(100));
     // Queued Sentry events are sent now, for up to 2 s.

@@ -1,12 +1,13 @@
 //! The configuration mapped onto each part's settings, and the parts run together.
 
-use http_frontend::{App, FrontendSettings, HeaderValue, SameSite};
+use http_frontend::{App, FrontendSettings, HeaderValue, SameSite, StateBinding};
 use s3_streamer::{S3Settings, S3Streamer, StaticKeys};
-use s3proxy_config::{Config, RedisTarget, SentryConfig};
+use s3proxy_config::{Config, RedisTarget, SentryConfig, SsoProvider};
 use session_store::{AnyStore, MemoryStore, RedisSettings, RedisStore, StoreTtls};
-use sso_client::{SsoClient, SsoSettings};
+use sso_client::{OidcSettings, Provider, SsoClient, SsoSettings};
 use telemetry::SentrySettings;
 
+use crate::checks::Checked;
 use crate::signals::{shutdown_broadcast, stopped};
 use crate::trust;
 
@@ -74,6 +75,13 @@ fn sso(config: &Config, tls_roots: &Option<Vec<Vec<u8>>>) -> Result<SsoClient, S
     settings.timeout = config.sso_timeout;
     settings.connect_timeout = config.sso_timeout.min(settings.connect_timeout);
     settings.tls_roots = tls_roots.clone();
+    if let SsoProvider::Oidc(oidc) = &config.sso_provider {
+        settings.provider = Provider::Oidc(OidcSettings {
+            scopes: oidc.scopes.clone(),
+            groups_claim: oidc.groups_claim.clone(),
+            ..OidcSettings::default()
+        });
+    }
     SsoClient::new(settings).map_err(|e| format!("SSO client: {e}"))
 }
 
@@ -116,6 +124,12 @@ fn frontend(config: &Config) -> Result<FrontendSettings, String> {
         .transpose()
         .map_err(|_| "CONTENT_SECURITY_POLICY: not a valid header value".to_string())?;
     frontend.pkce = config.sso_pkce;
+    frontend.sign_out_redirect = config.sign_out_redirect_url.clone();
+    // Keyed by the client secret: every instance computes the same binding cookies, and
+    // nobody without the secret can.
+    frontend.sso_bind_state = config
+        .sso_bind_state
+        .then(|| StateBinding::new(config.sso_client_secret.as_bytes()));
     frontend.sentry_tracing = config
         .sentry
         .as_ref()
@@ -124,13 +138,23 @@ fn frontend(config: &Config) -> Result<FrontendSettings, String> {
 }
 
 /// Builds every part, listens, and serves until SIGTERM or SIGINT.
-pub async fn run(config: Config) -> Result<(), String> {
+pub async fn run(checked: Checked) -> Result<(), String> {
+    let Checked {
+        config,
+        access_rules,
+    } = checked;
     let tls_roots = trust::roots_with_ssl_cert_file()?;
+    let sso = sso(&config, &tls_roots)?;
+    // An OpenID provider is read in the background until it answers: one that is down
+    // at start delays sign-ins, not the service.
+    sso.spawn_discovery();
+    let mut frontend = frontend(&config)?;
+    frontend.access_rules = access_rules;
     let app = App::new(
         store(&config, &tls_roots)?,
-        sso(&config, &tls_roots)?,
+        sso,
         s3(&config, &tls_roots).await?,
-        frontend(&config)?,
+        frontend,
     );
     let shutdown = shutdown_broadcast();
     let listener = http_frontend::bind(config.port)

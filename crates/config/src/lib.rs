@@ -73,6 +73,20 @@ pub enum SsoProvider {
     Oidc(OidcConfig),
 }
 
+/// The access rules' sources: comma-separated lists, each entry trimmed and empty ones
+/// dropped, and a rules file (read and checked at start by the binary).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccessConfig {
+    /// `ALLOWED_EMAILS`.
+    pub allowed_emails: Vec<String>,
+    /// `ALLOWED_EMAIL_DOMAINS`.
+    pub allowed_email_domains: Vec<String>,
+    /// `ALLOWED_GROUPS`.
+    pub allowed_groups: Vec<String>,
+    /// `ACCESS_RULES_FILE`: a TOML file of per-prefix rules.
+    pub rules_file: Option<std::path::PathBuf>,
+}
+
 /// The OpenID Connect settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OidcConfig {
@@ -157,6 +171,12 @@ pub struct Config {
     pub metrics_port: Option<u16>,
     /// `SSO_PKCE` (default true): PKCE on every sign-in.
     pub sso_pkce: bool,
+    /// `SSO_BIND_STATE`: a sign-in completes only in the browser that began it.
+    pub sso_bind_state: bool,
+    /// Who may read what (`ALLOWED_*`, `ACCESS_RULES_FILE`).
+    pub access: AccessConfig,
+    /// `SIGN_OUT_REDIRECT_URL`: where a browser goes after `/__sign_out`.
+    pub sign_out_redirect_url: Option<String>,
     /// `SSO_PROVIDER` (default `staff-sso`), with `OIDC_SCOPES` and `OIDC_GROUPS_CLAIM`
     /// for `oidc`.
     pub sso_provider: SsoProvider,
@@ -225,6 +245,9 @@ impl std::fmt::Debug for Config {
             .field("content_security_policy", &self.content_security_policy)
             .field("metrics_port", &self.metrics_port)
             .field("sso_pkce", &self.sso_pkce)
+            .field("sso_bind_state", &self.sso_bind_state)
+            .field("access", &self.access)
+            .field("sign_out_redirect_url", &self.sign_out_redirect_url)
             .field("sso_provider", &self.sso_provider)
             .field("sentry", &self.sentry)
             .finish()

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use crate::raw::RawEnv;
-use crate::{AwsKeys, Config, OidcConfig, RedisTarget, SameSite, SentryConfig, SsoProvider};
+use crate::{
+    AccessConfig, AwsKeys, Config, OidcConfig, RedisTarget, SameSite, SentryConfig, SsoProvider,
+};
 
 /// One invalid or missing variable. `message` never contains the variable's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,6 +184,37 @@ impl Checker {
     }
 }
 
+/// A comma-separated list: entries trimmed, empty ones dropped.
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Where a browser may be sent: an absolute http(s) URL with a host, without white space
+/// or control characters (it becomes a `Location` header); a query is allowed.
+fn redirect_url(c: &mut Checker, variable: &'static str, value: Option<String>) -> Option<String> {
+    let value = non_empty(value)?;
+    let usable = !value
+        .chars()
+        .any(|ch| ch.is_whitespace() || ch.is_control())
+        && url::Url::parse(&value).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
+        });
+    if !usable {
+        c.problem(
+            variable,
+            "must be an absolute http:// or https:// URL with a host (no spaces)",
+        );
+        return None;
+    }
+    Some(value)
+}
+
 fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.is_empty())
 }
@@ -347,6 +380,15 @@ pub(crate) fn validate(raw: RawEnv) -> Result<Config, ConfigError> {
         }
     });
     let sso_pkce = c.flag("SSO_PKCE", raw.sso_pkce, true);
+    let sso_bind_state = c.flag("SSO_BIND_STATE", raw.sso_bind_state, false);
+    let access = AccessConfig {
+        allowed_emails: list(raw.allowed_emails),
+        allowed_email_domains: list(raw.allowed_email_domains),
+        allowed_groups: list(raw.allowed_groups),
+        rules_file: non_empty(raw.access_rules_file).map(std::path::PathBuf::from),
+    };
+    let sign_out_redirect_url =
+        redirect_url(&mut c, "SIGN_OUT_REDIRECT_URL", raw.sign_out_redirect_url);
     let sso_provider = sso_provider(
         &mut c,
         raw.sso_provider,
@@ -397,6 +439,9 @@ pub(crate) fn validate(raw: RawEnv) -> Result<Config, ConfigError> {
         content_security_policy,
         metrics_port,
         sso_pkce,
+        sso_bind_state,
+        access,
+        sign_out_redirect_url,
         sso_provider,
         sentry,
     })

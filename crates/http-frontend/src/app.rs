@@ -64,6 +64,9 @@ impl<S: SessionStore + 'static> App<S> {
             pkce: settings.pkce,
             // Exactly the healthcheck object, and nothing else, skips the sign-in.
             public_paths: vec![settings.healthcheck_key.clone()],
+            bind_state: settings.sso_bind_state.clone(),
+            access_rules: settings.access_rules.clone(),
+            sign_out_redirect: settings.sign_out_redirect.clone(),
         };
         let gate = GateLayer::observed(store, sso, gate_settings, MetricsObserver(metrics.clone()));
         let objects = Arc::new(Shared {

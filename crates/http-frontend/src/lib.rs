@@ -62,3 +62,4 @@ pub use metrics_server::serve_metrics;
 pub use s3proxy_metrics::Metrics;
 pub use server::{bind, serve};
 pub use settings::FrontendSettings;
+pub use sso_gate::{AccessRules, Allowed, RulesError, StateBinding};

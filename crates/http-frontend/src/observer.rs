@@ -24,6 +24,14 @@ impl sso_gate::Observer for MetricsObserver {
         });
     }
 
+    fn access_denied(&self) {
+        self.0.access_denied();
+    }
+
+    fn signed_out(&self) {
+        self.0.signed_out();
+    }
+
     fn upstream(&self, upstream: sso_gate::Upstream, ok: bool, elapsed: Duration) {
         let upstream = match upstream {
             sso_gate::Upstream::Store => Upstream::Redis,

@@ -35,6 +35,13 @@ pub struct FrontendSettings {
     /// PKCE (RFC 7636, S256) on every sign-in. Off for an SSO that refuses unknown
     /// parameters, or while instances that do not know PKCE finish sign-ins started here.
     pub pkce: bool,
+    /// `Some`: a sign-in completes only in the browser that began it (`SSO_BIND_STATE`).
+    pub sso_bind_state: Option<sso_gate::StateBinding>,
+    /// Who may read which keys (`ALLOWED_*`, `ACCESS_RULES_FILE`); the default allows
+    /// everyone who signs in.
+    pub access_rules: sso_gate::AccessRules,
+    /// Where `/__sign_out` sends the browser (`SIGN_OUT_REDIRECT_URL`).
+    pub sign_out_redirect: Option<String>,
     /// Start a Sentry performance transaction per request (sampled by the Sentry
     /// client); off, requests cost nothing on Sentry's account.
     pub sentry_tracing: bool,
@@ -58,6 +65,9 @@ impl FrontendSettings {
             forwarded_hops: 1,
             content_security_policy: None,
             pkce: true,
+            sso_bind_state: None,
+            access_rules: sso_gate::AccessRules::default(),
+            sign_out_redirect: None,
             sentry_tracing: false,
         }
     }

@@ -21,15 +21,19 @@ pub enum SameSite {
 /// The session id from the request's cookies, if it has one that could be ours: ids are
 /// URL-safe base64, so anything else is ignored (and never reaches the store).
 pub fn session_id(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, SESSION_COOKIE).filter(|v| is_plausible_id(v))
+}
+
+/// The value of the first cookie called `name` in the request's `Cookie` headers.
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|h| h.to_str().ok())
         .flat_map(cookie::Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == SESSION_COOKIE)
+        .find(|c| c.name() == name)
         .map(|c| c.value().to_string())
-        .filter(|v| is_plausible_id(v))
 }
 
 fn is_plausible_id(v: &str) -> bool {
@@ -43,12 +47,25 @@ fn is_plausible_id(v: &str) -> bool {
 /// SameSite=None` so it travels on cross-site sub-requests (objects embedded in other
 /// sites); on plain http browsers refuse `None`, so `Lax`. `forced` overrides.
 pub fn set_cookie(id: &str, https: bool, forced: Option<SameSite>, now: SystemTime) -> String {
-    let same_site = forced.unwrap_or(if https { SameSite::None } else { SameSite::Lax });
     let expires = httpdate::fmt_http_date(now + SESSION_COOKIE_MAX_AGE);
-    let mut value = format!(
+    let value = format!(
         "{SESSION_COOKIE}={id}; HttpOnly; Path=/; Max-Age={}; Expires={expires}",
         SESSION_COOKIE_MAX_AGE.as_secs()
     );
+    with_site_attributes(value, https, forced)
+}
+
+/// The `Set-Cookie` value that removes the session cookie (sign-out): the attributes it
+/// was set with, expired.
+pub fn clear_cookie(https: bool, forced: Option<SameSite>) -> String {
+    let value = format!(
+        "{SESSION_COOKIE}=; HttpOnly; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+    );
+    with_site_attributes(value, https, forced)
+}
+
+fn with_site_attributes(mut value: String, https: bool, forced: Option<SameSite>) -> String {
+    let same_site = forced.unwrap_or(if https { SameSite::None } else { SameSite::Lax });
     // SameSite=None is only accepted with Secure.
     if https || same_site == SameSite::None {
         value.push_str("; Secure");
@@ -71,6 +88,17 @@ mod tests {
             h.append(http::header::COOKIE, c.parse().unwrap());
         }
         h
+    }
+
+    #[test]
+    fn the_cleared_cookie_has_the_attributes_it_was_set_with() {
+        assert_eq!(
+            clear_cookie(true, None),
+            "assets_session_id=; HttpOnly; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 \
+             00:00:00 GMT; Secure; SameSite=None"
+        );
+        assert!(clear_cookie(false, None).ends_with("GMT; SameSite=Lax"));
+        assert!(clear_cookie(false, Some(SameSite::Strict)).ends_with("GMT; SameSite=Strict"));
     }
 
     #[test]

@@ -37,7 +37,10 @@ mod range;
 pub use callback::{callback_params, CallbackParams, MAX_CODE_BYTES};
 pub use client_address::client_address;
 pub use conditional::{conditions, if_range, Conditions, IfRange};
-pub use cookies::{session_id, set_cookie, SameSite, SESSION_COOKIE, SESSION_COOKIE_MAX_AGE};
+pub use cookies::{
+    clear_cookie, cookie_value, session_id, set_cookie, SameSite, SESSION_COOKIE,
+    SESSION_COOKIE_MAX_AGE,
+};
 pub use key::{check_key, decode_path, guard, KeyError};
 pub use origin::{request_target, BadHost, Origin};
 pub use range::usable as usable_range;

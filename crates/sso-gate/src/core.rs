@@ -9,15 +9,17 @@ use bytes::Bytes;
 use http::request::Parts;
 use http::{Response, StatusCode};
 use http_input::{decode_path, session_id, CALLBACK_PATH};
-use session_store::{SessionStore, StoreError};
-use sso_client::{Outcome, SsoClient};
+use session_store::{Session, SessionStore, StoreError};
+use sso_client::{Outcome, Profile, SsoClient};
 
 use crate::failure::{failed, SSO, STORE};
 use crate::observer::{Observer, TokenCheck, Upstream};
-use crate::pages::empty;
+use crate::pages::{access_denied, empty};
 use crate::person::Person;
+use crate::profile;
 use crate::settings::GateSettings;
 use crate::token_checks::{CheckOutcome, TokenChecks};
+use crate::SIGN_OUT_PATH;
 
 /// What the gate does with a request.
 pub(crate) enum Decision {
@@ -62,13 +64,45 @@ impl<S: SessionStore> Core<S> {
         if path == CALLBACK_PATH[1..] {
             return Decision::Answer(Box::pin(self.callback(parts)).await);
         }
+        if path == SIGN_OUT_PATH[1..] {
+            return Decision::Answer(Box::pin(self.sign_out(parts)).await);
+        }
         if self.settings.public_paths.contains(&path) {
             return Decision::Pass(None);
         }
-        match self.check_session(parts).await {
-            Ok(person) => Decision::Pass(Some(person)),
-            Err(answer) => Decision::Answer(answer),
+        let person = match self.check_session(parts).await {
+            Ok(person) => person,
+            Err(answer) => return Decision::Answer(answer),
+        };
+        let rules = &self.settings.access_rules;
+        if rules.is_configured() && !rules.allows(&path, person.profile.as_ref()) {
+            self.observer.access_denied();
+            log::info!("the access rules refuse a signed-in person this path");
+            return Decision::Answer(access_denied(parts, person.email()));
         }
+        Decision::Pass(Some(person))
+    }
+
+    /// Whether sessions keep the person's profile: for access rules, or always with an
+    /// OpenID provider (whose ID token says who signed in). Otherwise nothing is fetched
+    /// or kept beyond what the Python service kept.
+    pub(crate) fn keeps_profiles(&self) -> bool {
+        self.settings.access_rules.is_configured() || self.sso.is_oidc()
+    }
+
+    /// The session, and its profile when profiles are kept, in one round trip.
+    async fn load(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<(Session, Option<Profile>)>, StoreError> {
+        if !self.keeps_profiles() {
+            let session = self.store_call(self.store.load_session(session_id)).await?;
+            return Ok(session.map(|session| (session, None)));
+        }
+        let loaded = self
+            .store_call(self.store.load_session_with_profile(session_id))
+            .await?;
+        Ok(loaded.map(|(session, kept)| (session, kept.as_deref().and_then(profile::decode))))
     }
 
     /// The request's person when its session grants access, else the response to send
@@ -78,8 +112,8 @@ impl<S: SessionStore> Core<S> {
         let Some(session_id) = session_id(&parts.headers) else {
             return Err(self.start_login(parts).await);
         };
-        let session = match self.store_call(self.store.load_session(&session_id)).await {
-            Ok(Some(session)) => session,
+        let (session, mut profile) = match self.load(&session_id).await {
+            Ok(Some(loaded)) => loaded,
             Ok(None) => return Err(self.start_login(parts).await),
             Err(e) => {
                 return Err(failed(
@@ -89,15 +123,18 @@ impl<S: SessionStore> Core<S> {
                 ))
             }
         };
-        if !session.checked {
+        // A kept profile that is missing (a session from before the rules, or from the
+        // Python service) is fetched like one whose grace period passed.
+        let missing_profile = self.keeps_profiles() && profile.is_none();
+        if !session.checked || missing_profile {
             let outcome = self
                 .token_checks
                 .run(&session_id, || {
-                    self.check_token(&session_id, &session.token)
+                    self.check_token(&session_id, &session.token, profile.clone())
                 })
                 .await;
             match outcome {
-                CheckOutcome::Accepted => {}
+                CheckOutcome::Accepted(fresh) => profile = fresh.or(profile),
                 CheckOutcome::Rejected(status) => {
                     log::info!(
                         "SSO no longer accepts a session's token ({status}): signing in again"
@@ -113,19 +150,55 @@ impl<S: SessionStore> Core<S> {
                 }
             }
         }
-        Ok(Person { session_id })
+        Ok(Person {
+            session_id,
+            profile,
+        })
     }
 
-    /// Asks the SSO about a session's token, and records a yes for the grace period.
-    async fn check_token(&self, session_id: &str, token: &str) -> CheckOutcome {
-        match self.sso_call(self.sso.check_token(token)).await {
-            Outcome::Accepted(()) => {
+    /// Asks the SSO about a session's token — and, when profiles are kept, who its owner
+    /// is now, in the same call — and records a yes for the grace period.
+    async fn check_token(
+        &self,
+        session_id: &str,
+        token: &str,
+        kept: Option<Profile>,
+    ) -> CheckOutcome {
+        let outcome = if self.keeps_profiles() {
+            match self.sso_call(self.sso.profile(token)).await {
+                Outcome::Accepted(now) => Outcome::Accepted(Some(match kept {
+                    // What the provider leaves out now (some put groups only in the ID
+                    // token) is kept.
+                    Some(kept) => kept.updated_with(now),
+                    None => now,
+                })),
+                Outcome::Rejected(status) => Outcome::Rejected(status),
+                Outcome::Failed(e) => Outcome::Failed(e),
+            }
+        } else {
+            match self.sso_call(self.sso.check_token(token)).await {
+                Outcome::Accepted(()) => Outcome::Accepted(None),
+                Outcome::Rejected(status) => Outcome::Rejected(status),
+                Outcome::Failed(e) => Outcome::Failed(e),
+            }
+        };
+        match outcome {
+            Outcome::Accepted(profile) => {
                 self.observer.token_check(TokenCheck::Accepted);
+                if let Some(profile) = &profile {
+                    let encoded = profile::encode(profile);
+                    let saved = self
+                        .store_call(self.store.save_profile(session_id, &encoded, None))
+                        .await;
+                    if let Err(e) = saved {
+                        log::warn!("could not keep a session's profile: {e}");
+                    }
+                }
                 if let Err(e) = self.store_call(self.store.mark_checked(session_id)).await {
                     // The user is genuine; the SSO will just be asked again next time.
                     log::warn!("could not record token check: {e}");
                 }
-                CheckOutcome::Accepted
+                CheckOutcome::Accepted(profile)
             }
             Outcome::Rejected(status) => {
                 self.observer.token_check(TokenCheck::Rejected);

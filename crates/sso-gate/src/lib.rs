@@ -61,6 +61,7 @@
 //! # });
 //! ```
 
+mod binding;
 mod core;
 mod failure;
 mod layer;
@@ -68,13 +69,22 @@ mod login;
 mod observer;
 mod pages;
 mod person;
+mod profile;
+mod rules;
 mod settings;
+mod sign_out;
 mod token_checks;
 
+pub use binding::StateBinding;
 pub use failure::{Failure, SSO as SSO_DEPENDENCY, STORE as STORE_DEPENDENCY};
 pub use http_input::{SameSite, CALLBACK_PATH, SESSION_COOKIE};
+
+/// The reserved path that ends a session (`GET /__sign_out`).
+pub const SIGN_OUT_PATH: &str = "/__sign_out";
 pub use layer::{Gate, GateLayer};
 pub use observer::{LoginStage, NoObserver, Observer, TokenCheck, Upstream};
 pub use pages::{failure_page, set_page_headers, wants_page};
 pub use person::Person;
+pub use rules::{AccessRules, Allowed, RulesError};
 pub use settings::GateSettings;
+pub use sso_client::Profile;

@@ -36,6 +36,10 @@ pub enum Upstream {
 pub trait Observer: Send + Sync + 'static {
     fn login(&self, _stage: LoginStage) {}
     fn token_check(&self, _result: TokenCheck) {}
+    /// The access rules refused a signed-in person.
+    fn access_denied(&self) {}
+    /// A session was ended at `/__sign_out` (or there was none to end).
+    fn signed_out(&self) {}
     /// A call to `upstream` took `elapsed`; `ok` is any answer the gate can use (the
     /// SSO's 401 and 403 included), not `ok` a timeout, network failure or bad answer.
     fn upstream(&self, _upstream: Upstream, _ok: bool, _elapsed: Duration) {}

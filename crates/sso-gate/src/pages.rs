@@ -7,6 +7,9 @@ use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 const STATE_EXPIRED_PAGE: &str = include_str!("pages/state_expired.html");
 const FAILED_PAGE: &str = include_str!("pages/failed.html");
 const UNAVAILABLE_PAGE: &str = include_str!("pages/unavailable.html");
+const SIGN_IN_FAILED_PAGE: &str = include_str!("pages/sign_in_failed.html");
+const SIGNED_OUT_PAGE: &str = include_str!("pages/signed_out.html");
+const ACCESS_DENIED_PAGE: &str = include_str!("pages/access_denied.html");
 
 pub(crate) fn empty(status: StatusCode) -> Response<Bytes> {
     let mut r = Response::new(Bytes::new());
@@ -25,10 +28,66 @@ pub(crate) fn redirect(location: HeaderValue) -> Response<Bytes> {
 
 /// The callback came with a state we do not know (expired, or never ours).
 pub(crate) fn state_expired() -> Response<Bytes> {
-    let mut r = empty(StatusCode::FORBIDDEN);
-    *r.body_mut() = Bytes::from_static(STATE_EXPIRED_PAGE.as_bytes());
+    page(StatusCode::FORBIDDEN, STATE_EXPIRED_PAGE)
+}
+
+/// The ID token the provider sent failed verification: the sign-in is refused.
+pub(crate) fn sign_in_failed() -> Response<Bytes> {
+    page(StatusCode::FORBIDDEN, SIGN_IN_FAILED_PAGE)
+}
+
+/// After sign-out, when there is nowhere else to go.
+pub(crate) fn signed_out() -> Response<Bytes> {
+    page(StatusCode::OK, SIGNED_OUT_PAGE)
+}
+
+/// The access rules refuse the signed-in person: a page naming whom they are signed in
+/// as (HTML-escaped), with a link to sign out, for browsers; one line of text otherwise.
+/// Never cached, never a redirect (which could loop).
+pub(crate) fn access_denied(request: &Parts, email: Option<&str>) -> Response<Bytes> {
+    let who = email.unwrap_or("someone whose email the sign-in did not give");
+    let mut r = if wants_page(request) {
+        let mut r = empty(StatusCode::FORBIDDEN);
+        let html = ACCESS_DENIED_PAGE.replace("{who}", &html_escape(who));
+        *r.body_mut() = Bytes::from(html);
+        set_page_headers(r.headers_mut());
+        r
+    } else {
+        let mut r = empty(StatusCode::FORBIDDEN);
+        *r.body_mut() = Bytes::from(format!(
+            "Forbidden: signed in as {who}, who may not read this. Sign out: /__sign_out\n"
+        ));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        r
+    };
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn page(status: StatusCode, html: &'static str) -> Response<Bytes> {
+    let mut r = empty(status);
+    *r.body_mut() = Bytes::from_static(html.as_bytes());
     set_page_headers(r.headers_mut());
     r
+}
+
+fn html_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 /// The headers of an HTML page no cache keeps; call with the page as the body.
@@ -128,6 +187,26 @@ mod tests {
             assert!(r.body().is_empty());
             assert!(r.headers().get(header::CONTENT_TYPE).is_none());
         }
+    }
+
+    #[test]
+    fn the_access_denied_page_names_the_person_escaped_and_links_to_sign_out() {
+        let r = access_denied(&request("GET", Some(BROWSER)), Some("<b>o'neil</b>@x.com"));
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+        let html = std::str::from_utf8(r.body()).unwrap();
+        assert!(
+            html.contains("&lt;b&gt;o&#39;neil&lt;/b&gt;@x.com"),
+            "{html}"
+        );
+        assert!(!html.contains("<b>o'neil"));
+        assert!(html.contains(r#"href="/__sign_out""#));
+        let r = access_denied(&request("GET", None), Some("a@x.com"));
+        assert_eq!(
+            r.headers()[header::CONTENT_TYPE],
+            "text/plain; charset=utf-8"
+        );
+        assert!(std::str::from_utf8(r.body()).unwrap().contains("a@x.com"));
     }
 
     #[test]

@@ -8,12 +8,14 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Mutex, MutexGuard};
 
+use sso_client::Profile;
 use tokio::sync::watch;
 
 /// What a token check came to, shareable between the requests that waited for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CheckOutcome {
-    Accepted,
+    /// With the owner's profile when profiles are kept.
+    Accepted(Option<Profile>),
     /// The SSO refused the token with this status.
     Rejected(u16),
     /// No usable answer; the message is for the log.
@@ -139,10 +141,13 @@ mod tests {
         let checks = TokenChecks::default();
         let calls = AtomicUsize::new(0);
         let (a, b) = tokio::join!(
-            checks.run("a", || slow_check(&calls, CheckOutcome::Accepted)),
-            checks.run("b", || slow_check(&calls, CheckOutcome::Accepted)),
+            checks.run("a", || slow_check(&calls, CheckOutcome::Accepted(None))),
+            checks.run("b", || slow_check(&calls, CheckOutcome::Accepted(None))),
         );
-        assert_eq!((a, b), (CheckOutcome::Accepted, CheckOutcome::Accepted));
+        assert_eq!(
+            (a, b),
+            (CheckOutcome::Accepted(None), CheckOutcome::Accepted(None))
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
@@ -154,7 +159,7 @@ mod tests {
             let (checks, calls) = (checks.clone(), calls.clone());
             async move {
                 checks
-                    .run("s", || slow_check(&calls, CheckOutcome::Accepted))
+                    .run("s", || slow_check(&calls, CheckOutcome::Accepted(None)))
                     .await
             }
         });

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use crate::{Config, ConfigError, OidcConfig, RedisTarget, SameSite, SsoProvider};
+use crate::{AccessConfig, Config, ConfigError, OidcConfig, RedisTarget, SameSite, SsoProvider};
 
 fn base() -> Vec<(&'static str, &'static str)> {
     vec![
@@ -364,6 +364,67 @@ fn metrics_port_must_differ_from_port() {
         let err = with(&[("METRICS_PORT", bad)]).unwrap_err();
         assert_eq!(variables(&err), vec!["METRICS_PORT"], "{bad}");
     }
+}
+
+#[test]
+fn access_lists_are_comma_separated_and_trimmed() {
+    let config = with(&[
+        ("ALLOWED_EMAILS", " a@example.com, ,B@Example.com "),
+        ("ALLOWED_EMAIL_DOMAINS", "example.gov.uk"),
+        ("ACCESS_RULES_FILE", "/etc/s3proxy/rules.toml"),
+    ])
+    .unwrap();
+    assert_eq!(
+        config.access.allowed_emails,
+        ["a@example.com", "B@Example.com"]
+    );
+    assert_eq!(config.access.allowed_email_domains, ["example.gov.uk"]);
+    assert!(config.access.allowed_groups.is_empty());
+    assert_eq!(
+        config.access.rules_file.as_deref(),
+        Some(std::path::Path::new("/etc/s3proxy/rules.toml"))
+    );
+    assert_eq!(with(&[]).unwrap().access, AccessConfig::default());
+}
+
+#[test]
+fn the_sign_out_redirect_must_be_an_absolute_url() {
+    let url = "https://sso.example.com/logout/?next=https%3A%2F%2Fexample.com";
+    let config = with(&[("SIGN_OUT_REDIRECT_URL", url)]).unwrap();
+    assert_eq!(config.sign_out_redirect_url.as_deref(), Some(url));
+    assert_eq!(with(&[]).unwrap().sign_out_redirect_url, None);
+    for bad in [
+        "/relative",
+        "ftp://x/",
+        "https://x/a b",
+        "javascript:alert(1)",
+    ] {
+        let err = with(&[("SIGN_OUT_REDIRECT_URL", bad)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("SIGN_OUT_REDIRECT_URL"), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn binding_sign_ins_to_their_browser_is_off_unless_turned_on() {
+    assert!(!with(&[]).unwrap().sso_bind_state);
+    for (v, on) in [
+        ("true", true),
+        ("TRUE", true),
+        ("1", true),
+        ("false", false),
+        ("0", false),
+        ("", false),
+    ] {
+        assert_eq!(
+            with(&[("SSO_BIND_STATE", v)]).unwrap().sso_bind_state,
+            on,
+            "{v}"
+        );
+    }
+    let err = with(&[("SSO_BIND_STATE", "yes")]).unwrap_err().to_string();
+    assert!(err.contains("SSO_BIND_STATE"), "{err}");
 }
 
 #[test]

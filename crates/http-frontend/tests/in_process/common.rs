@@ -24,8 +24,8 @@ use session_store::{
     AnyStore, LoginState, MemoryStore, RedisSettings, RedisStore, Session, SessionStore,
     StoreError, StoreTtls,
 };
-use sso_client::{SsoClient, SsoSettings};
-use sso_mock::{MockConfig, SsoMock};
+use sso_client::{OidcSettings, Provider, SsoClient, SsoSettings};
+use sso_mock::{MockConfig, OidcMock, SsoMock};
 use test_kit::{
     Browser, RedisServer, StoredHeaders, BUCKET, HEALTHCHECK_KEY, S3_ACCESS_KEY, S3_SECRET_KEY,
 };
@@ -38,6 +38,7 @@ pub struct FrontendBuilder {
     s3: Box<dyn FnOnce(&mut S3Settings) + Send>,
     sso: MockConfig,
     redis: bool,
+    ttls: StoreTtls,
 }
 
 pub fn frontend() -> FrontendBuilder {
@@ -46,6 +47,7 @@ pub fn frontend() -> FrontendBuilder {
         s3: Box::new(|_| {}),
         sso: MockConfig::default(),
         redis: false,
+        ttls: StoreTtls::default(),
     }
 }
 
@@ -66,6 +68,21 @@ impl FrontendBuilder {
     /// Changes the SSO mock's behaviour.
     pub fn sso(mut self, f: impl FnOnce(&mut MockConfig)) -> Self {
         f(&mut self.sso);
+        self
+    }
+
+    /// The SSO mock as an OpenID Provider (changed by `f`), and the app configured for
+    /// OpenID Connect with the mock's URL as its issuer.
+    pub fn oidc(mut self, f: impl FnOnce(&mut OidcMock)) -> Self {
+        let mut oidc = OidcMock::default();
+        f(&mut oidc);
+        self.sso.oidc = Some(oidc);
+        self
+    }
+
+    /// The session store's TTLs (the grace period is `checked`).
+    pub fn ttls(mut self, ttls: StoreTtls) -> Self {
+        self.ttls = ttls;
         self
     }
 
@@ -90,22 +107,33 @@ impl FrontendBuilder {
 
         // As `parts.rs` builds them from the configuration.
         let inner = match &redis {
-            Some(redis) => AnyStore::Redis(
-                RedisStore::new(RedisSettings::new(redis.url())).expect("a Redis store"),
-            ),
-            None => AnyStore::Memory(MemoryStore::new(StoreTtls::default())),
+            Some(redis) => {
+                let mut settings = RedisSettings::new(redis.url());
+                settings.ttls = self.ttls;
+                AnyStore::Redis(RedisStore::new(settings).expect("a Redis store"))
+            }
+            None => AnyStore::Memory(MemoryStore::new(self.ttls)),
         };
         let store = WatchedStore {
             inner,
             counts: Arc::default(),
         };
-        let sso_client = SsoClient::new(SsoSettings::new(
+        let mut sso_settings = SsoSettings::new(
             sso.url(),
             sso.url(),
             self.sso.client_id.clone(),
             self.sso.client_secret.clone(),
-        ))
-        .expect("an SSO client");
+        );
+        if self.sso.oidc.is_some() {
+            sso_settings.provider = Provider::Oidc(OidcSettings::default());
+        }
+        let sso_client = SsoClient::new(sso_settings).expect("an SSO client");
+        // The binary reads the provider in the background; here the first attempt is
+        // awaited so that tests start with it read (unless the mock is down on purpose),
+        // and a provider that is down is retried in the background, as in the binary.
+        if sso_client.is_oidc() && sso_client.discover().await.is_err() {
+            sso_client.spawn_discovery();
+        }
         let mut s3_settings = S3Settings::new("us-east-1", BUCKET);
         s3_settings.endpoint = Some(s3.endpoint());
         s3_settings.static_keys = Some(StaticKeys {
@@ -115,6 +143,7 @@ impl FrontendBuilder {
         (self.s3)(&mut s3_settings);
         let streamer = S3Streamer::new(s3_settings).await.expect("an S3 client");
         let app = App::new(store.clone(), sso_client, streamer, self.frontend);
+        let metrics = app.metrics().clone();
 
         let listener = http_frontend::bind(0).await.expect("listen");
         let port = listener.local_addr().expect("a local address").port();
@@ -124,6 +153,7 @@ impl FrontendBuilder {
         }));
         Frontend {
             proxy: Listening { port },
+            metrics,
             store,
             redis,
             stop: Some(stop),
@@ -155,6 +185,8 @@ impl Listening {
 /// server and then the parts.
 pub struct Frontend {
     pub proxy: Listening,
+    /// The app's metrics.
+    pub metrics: Arc<http_frontend::Metrics>,
     /// The app's session store, counting what was written to it.
     pub store: WatchedStore,
     redis: Option<RedisServer>,
@@ -221,6 +253,7 @@ struct Counts {
     states: AtomicUsize,
     sessions: AtomicUsize,
     checks: AtomicUsize,
+    profiles: AtomicUsize,
 }
 
 /// The app's store ([`MemoryStore`] or [`RedisStore`]), counting writes: with the memory
@@ -242,9 +275,17 @@ impl WatchedStore {
         self.counts.sessions.load(Ordering::SeqCst)
     }
 
-    /// Every write: states, sessions, "checked" markers.
+    /// Profiles saved (at sign-in and at token re-checks).
+    pub fn profiles_saved(&self) -> usize {
+        self.counts.profiles.load(Ordering::SeqCst)
+    }
+
+    /// Every write: states, sessions, "checked" markers, profiles.
     pub fn writes(&self) -> usize {
-        self.states_saved() + self.sessions_saved() + self.counts.checks.load(Ordering::SeqCst)
+        self.states_saved()
+            + self.sessions_saved()
+            + self.counts.checks.load(Ordering::SeqCst)
+            + self.profiles_saved()
     }
 
     /// A login state as the app will read it.
@@ -275,6 +316,31 @@ impl SessionStore for WatchedStore {
     async fn mark_checked(&self, session_id: &str) -> Result<(), StoreError> {
         self.counts.checks.fetch_add(1, Ordering::SeqCst);
         self.inner.mark_checked(session_id).await
+    }
+
+    async fn save_profile(
+        &self,
+        session_id: &str,
+        profile: &str,
+        id_token: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.counts.profiles.fetch_add(1, Ordering::SeqCst);
+        self.inner.save_profile(session_id, profile, id_token).await
+    }
+
+    async fn load_session_with_profile(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<(Session, Option<String>)>, StoreError> {
+        self.inner.load_session_with_profile(session_id).await
+    }
+
+    async fn load_id_token(&self, session_id: &str) -> Result<Option<String>, StoreError> {
+        self.inner.load_id_token(session_id).await
+    }
+
+    async fn delete_session(&self, session_id: &str) -> Result<(), StoreError> {
+        self.inner.delete_session(session_id).await
     }
 }
 

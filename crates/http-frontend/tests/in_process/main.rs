@@ -4,8 +4,12 @@
 //! clocks of connections) or the failures of a real Redis stays in
 //! `bins/s3proxy/tests`.
 
+mod access_rules;
 mod common;
 mod hardening;
 mod hostile;
 mod login_flow;
+mod openid;
 mod proxying;
+mod sign_out;
+mod state_binding;
