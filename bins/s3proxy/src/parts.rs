@@ -25,10 +25,12 @@ pub fn sentry_settings(sentry: &SentryConfig) -> SentrySettings {
     }
 }
 
-/// The connection cap when `MAX_CONNECTIONS` is unset: half the file descriptors, after
-/// raising the soft limit to the hard one. The other half is for S3, Redis and SSO
-/// connections and the process's own files.
-fn default_max_connections() -> usize {
+/// The connection cap: `MAX_CONNECTIONS`, or half the file descriptors when unset; in
+/// either case after raising the soft descriptor limit to the hard one. Half, because
+/// each client connection may hold an S3 connection too, and Redis, the SSO and the
+/// process's own files need a few: a `MAX_CONNECTIONS` above that is lowered to it, with
+/// a warning, rather than letting `accept` fail with EMFILE once the limit is reached.
+fn max_connections(configured: Option<usize>) -> usize {
     let limit = match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => limit,
         Err(e) => {
@@ -36,7 +38,19 @@ fn default_max_connections() -> usize {
             rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft)
         }
     };
-    usize::try_from(limit / 2).unwrap_or(usize::MAX).max(1)
+    let fits = usize::try_from(limit / 2).unwrap_or(usize::MAX).max(1);
+    match configured {
+        Some(wanted) if wanted > fits => {
+            log::warn!(
+                "MAX_CONNECTIONS is {wanted}, but the file descriptor limit ({limit}) leaves \
+                 room for {fits} client connections beside their S3 connections: serving at \
+                 most {fits}"
+            );
+            fits
+        }
+        Some(wanted) => wanted,
+        None => fits,
+    }
 }
 
 fn store(config: &Config, tls_roots: &Option<Vec<Vec<u8>>>) -> Result<AnyStore, String> {
@@ -114,9 +128,7 @@ fn frontend(config: &Config) -> Result<FrontendSettings, String> {
     frontend.header_read_timeout = config.header_read_timeout;
     frontend.keepalive_timeout = config.keepalive_timeout;
     frontend.forwarded_hops = config.forwarded_hops;
-    frontend.max_connections = config
-        .max_connections
-        .unwrap_or_else(default_max_connections);
+    frontend.max_connections = max_connections(config.max_connections);
     frontend.content_security_policy = config
         .content_security_policy
         .as_deref()

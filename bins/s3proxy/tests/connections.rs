@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{closed_after, stack};
+use common::{closed_after, stack, PausedBatch};
 use test_kit::get_on;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -115,4 +115,29 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
         get_on(&mut open[0], "/healthcheck.txt", &[]).await.status,
         200
     );
+}
+
+/// Found in review (issue 15): the keep-alive clock started when hyper dropped a
+/// response's body, before its last bytes were written; a client that paused near the
+/// end for longer than `KEEPALIVE_TIMEOUT` had its connection closed under it. A
+/// connection is idle only once everything written has reached the socket: 20 rounds,
+/// on three processes at once, each download byte for byte.
+#[tokio::test]
+async fn clients_pausing_near_the_end_longer_than_the_keepalive_timeout_get_every_byte() {
+    let env = [("KEEPALIVE_TIMEOUT", "2")];
+    let batches = tokio::join!(
+        PausedBatch::run(&env, 0, false),
+        PausedBatch::run(&env, 1, false),
+        PausedBatch::run(&env, 2, false),
+    );
+    let batches = [batches.0, batches.1, batches.2];
+    let cut: Vec<String> = batches.iter().flat_map(PausedBatch::cut_short).collect();
+    assert!(
+        cut.is_empty(),
+        "{} of 20 rounds cut short: {cut:#?}",
+        cut.len()
+    );
+    for batch in &batches {
+        batch.assert_logged_whole().await;
+    }
 }

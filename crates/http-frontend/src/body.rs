@@ -9,7 +9,7 @@ use s3_streamer::{BodyError, ObjectBody};
 
 use s3proxy_metrics::InFlightGuard;
 
-use crate::conn_state::{AnsweringGuard, StreamingGuard};
+use crate::conn_state::{AnsweringGuard, Delivery, StreamingGuard};
 use crate::tracking::AccessLog;
 
 enum Content {
@@ -18,11 +18,14 @@ enum Content {
     Object(ObjectBody, StreamingGuard),
 }
 
-/// A response body that also finishes the response's bookkeeping when it is done or
-/// dropped: the access log line, the metrics, the connection's idle clock.
+/// A response body that also finishes the response's bookkeeping: the access log line,
+/// the metrics, the connection's idle clock. hyper drops it once it has taken the last
+/// bytes, before they are written: the bookkeeping then waits until they reach the kernel
+/// (see `conn_state`), and a connection closed first logs the response as incomplete,
+/// with the bytes that did go out.
 pub struct ResponseBody {
     content: Content,
-    /// Body bytes sent so far.
+    /// Body bytes handed to hyper so far.
     bytes: u64,
     /// The body reached its end (a stream cut short leaves this false).
     complete: bool,
@@ -89,11 +92,25 @@ impl From<Bytes> for ResponseBody {
 
 impl Drop for ResponseBody {
     fn drop(&mut self) {
-        if let Some((inflight, _)) = &self.guards {
-            inflight.body_sent(self.bytes);
-        }
-        if let Some(log) = &self.log {
-            log.write(self.bytes, self.complete);
+        let Some((inflight, answering)) = self.guards.take() else {
+            return;
+        };
+        let log = self.log.take();
+        let finish = move |sent: u64, whole: bool| {
+            inflight.body_sent(sent);
+            if let Some(log) = &log {
+                log.write(sent, whole);
+            }
+        };
+        let bytes = self.bytes;
+        if self.complete {
+            answering.after_flush(Box::new(move |delivery| match delivery {
+                Delivery::Whole => finish(bytes, true),
+                Delivery::Cut { held } => finish(bytes.saturating_sub(held), false),
+            }));
+        } else {
+            // Cut short (by S3, or the connection closing): nothing more goes out.
+            finish(bytes.saturating_sub(answering.held()), false);
         }
     }
 }
@@ -122,6 +139,9 @@ impl Body for ResponseBody {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     this.bytes += data.len() as u64;
+                    if let Some((_, answering)) = &this.guards {
+                        answering.queued(data.len() as u64);
+                    }
                 }
                 // hyper stops polling once Content-Length bytes are out, so the end
                 // of a sized body is seen here rather than as a final `None`.

@@ -92,6 +92,8 @@ pub async fn serve_connection<S>(
                 }
             }
             _ = tokio::time::sleep(check_period(&limits, draining.is_some())) => {
+                // Idle and drained only once all written bytes are in the kernel: closing
+                // then cuts nothing (the kernel still delivers what it holds).
                 if let Some(reason) = state.verdict(&limits, draining) {
                     log_close(reason, &limits);
                     break;

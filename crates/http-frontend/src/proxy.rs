@@ -7,7 +7,7 @@ use crate::responses::{empty, HttpResponse};
 use http::request::Parts;
 use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 use http_input::IfRange;
-use s3_streamer::{FetchError, Method, ObjectRequest};
+use s3_streamer::{FetchError, Method, ObjectRequest, ObjectResponse};
 
 fn nosniff(headers: &mut HeaderMap) {
     headers.insert(
@@ -27,11 +27,11 @@ fn private_unless_told(headers: &mut HeaderMap) {
 impl Objects {
     pub(crate) async fn proxy(&self, parts: &Parts, method: Method, key: &str) -> HttpResponse {
         let (request, if_range) = object_request(parts, method, key);
-        let mut fetched = self.s3_fetch(&request).await;
-        if let (Err(FetchError::PreconditionFailed), Some(whole)) = (&fetched, if_range) {
-            // The object changed since the client got its part: send all of it (200).
-            fetched = self.s3_fetch(&whole).await;
-        }
+        let fetched = self.s3_fetch(&request).await;
+        let fetched = match if_range {
+            None => fetched,
+            Some(if_range) => self.unless_changed(fetched, &if_range, &request).await,
+        };
         match fetched {
             Ok(object) => {
                 let body = match method {
@@ -50,6 +50,39 @@ impl Objects {
                 response
             }
             Err(e) => self.fetch_failed(e, key),
+        }
+    }
+
+    /// `If-Range` (RFC 9110 §13.1.5), which S3 ignores: the range only if the object is
+    /// still the one the client has part of — judged on S3's own answer, so the client's
+    /// other preconditions reach S3 untouched. Otherwise the whole object (200).
+    async fn unless_changed(
+        &self,
+        fetched: Result<ObjectResponse, FetchError>,
+        if_range: &IfRange,
+        request: &ObjectRequest,
+    ) -> Result<ObjectResponse, FetchError> {
+        let whole = ObjectRequest {
+            range: None,
+            ..request.clone()
+        };
+        match fetched {
+            Ok(part)
+                if part.status == StatusCode::PARTIAL_CONTENT
+                    && !if_range.matches(&part.headers) =>
+            {
+                // A part of another version: let its S3 connection go before asking again.
+                drop(part);
+                self.s3_fetch(&whole).await
+            }
+            // Past the end of this object, or of another one whose whole the client wants.
+            Err(FetchError::RangeNotSatisfiable { size }) => match self.s3_fetch(&whole).await {
+                Ok(object) if if_range.matches(&object.headers) => {
+                    Err(FetchError::RangeNotSatisfiable { size })
+                }
+                other => other,
+            },
+            other => other,
         }
     }
 
@@ -84,15 +117,11 @@ impl Objects {
     }
 }
 
-/// The S3 request for a client's request: its `Range` and preconditions. S3 ignores
-/// `If-Range`, so it is mapped onto a precondition S3 does check (`If-Match` for a tag,
-/// `If-Unmodified-Since` for a date); the second value is then the request to make
-/// instead when that precondition fails: the whole object, without it.
-fn object_request(
-    parts: &Parts,
-    method: Method,
-    key: &str,
-) -> (ObjectRequest, Option<ObjectRequest>) {
+/// The S3 request for a client's request: its `Range` and preconditions, as sent. S3
+/// ignores `If-Range`; a usable one is returned beside it, for `App::unless_changed` to
+/// hold S3's answer to. A weak tag or a bad value can never validate a range: then the
+/// range is dropped (200 with everything is always correct).
+fn object_request(parts: &Parts, method: Method, key: &str) -> (ObjectRequest, Option<IfRange>) {
     let h = &parts.headers;
     let conditions = http_input::conditions(h);
     let mut request = ObjectRequest::new(method, key);
@@ -109,22 +138,11 @@ fn object_request(
         // If-Range without Range means nothing.
         return (request, None);
     }
-    let whole = ObjectRequest {
-        range: None,
-        ..request.clone()
-    };
     match http_input::if_range(h) {
-        None => (request, None),
-        Some(IfRange::Tag(tag)) if request.if_match.is_none() => {
-            request.if_match = Some(tag);
-            (request, Some(whole))
+        Some(IfRange::Unusable) => {
+            request.range = None;
+            (request, None)
         }
-        Some(IfRange::Date(date)) if request.if_unmodified_since.is_none() => {
-            request.if_unmodified_since = Some(date);
-            (request, Some(whole))
-        }
-        // A weak tag or a bad value, or one that would clash with the client's own
-        // precondition: ignoring the range (200 with everything) is always correct.
-        Some(_) => (whole, None),
+        if_range => (request, if_range),
     }
 }

@@ -49,6 +49,30 @@ pub fn if_range(headers: &HeaderMap) -> Option<IfRange> {
     })
 }
 
+impl IfRange {
+    /// Whether a response with these headers (a 206's, or the whole object's) is of the
+    /// object the client has part of: its `ETag` is the same strong tag, octet for octet,
+    /// or its `Last-Modified` is exactly the date (RFC 9110 §13.1.5). Never for
+    /// [`IfRange::Unusable`].
+    pub fn matches(&self, response: &HeaderMap) -> bool {
+        let text = |name| {
+            response
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+        };
+        match self {
+            IfRange::Tag(tag) => {
+                text(header::ETAG).is_some_and(|etag| is_strong_tag(etag) && etag == tag)
+            }
+            IfRange::Date(date) => text(header::LAST_MODIFIED)
+                .and_then(|v| httpdate::parse_http_date(v).ok())
+                .is_some_and(|modified| modified == *date),
+            IfRange::Unusable => false,
+        }
+    }
+}
+
 /// `"..."` with no quote inside: a strong entity tag (a weak one starts with `W/`).
 fn is_strong_tag(value: &str) -> bool {
     value.len() >= 2
@@ -108,5 +132,31 @@ mod tests {
             Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(784111777))
         );
         assert_eq!(c.if_unmodified_since, None);
+    }
+
+    #[test]
+    fn if_range_matches_the_same_strong_tag_or_exactly_the_date() {
+        let response = |etag: &str, modified: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ETAG, etag.parse().unwrap());
+            h.insert(header::LAST_MODIFIED, modified.parse().unwrap());
+            h
+        };
+        let date = "Sun, 06 Nov 1994 08:49:37 GMT";
+        let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(784111777);
+        let same = response("\"abc\"", date);
+        assert!(IfRange::Tag("\"abc\"".into()).matches(&same));
+        assert!(IfRange::Date(at).matches(&same));
+        for other in [
+            response("\"abd\"", "Sun, 06 Nov 1994 08:49:38 GMT"),
+            response("W/\"abc\"", "Sun, 06 Nov 1994 08:49:36 GMT"),
+            response("\"ABC\"", "yesterday"),
+        ] {
+            assert!(!IfRange::Tag("\"abc\"".into()).matches(&other), "{other:?}");
+            assert!(!IfRange::Date(at).matches(&other), "{other:?}");
+        }
+        assert!(!IfRange::Tag("\"abc\"".into()).matches(&HeaderMap::new()));
+        assert!(!IfRange::Date(at).matches(&HeaderMap::new()));
+        assert!(!IfRange::Unusable.matches(&same));
     }
 }

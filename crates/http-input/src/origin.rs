@@ -65,10 +65,12 @@ impl Origin {
         self.url(crate::CALLBACK_PATH)
     }
 
-    /// Whether `url`, an absolute URL, is on this origin: the same scheme, the same host
-    /// (ASCII case-insensitive) and the same port (80 or 443 when absent). The login
-    /// callback redirects only there, so a state minted with a forged `Host` cannot
-    /// send a victim's fresh sign-in to another site.
+    /// Whether `url`, an absolute URL, is on this origin: the same scheme and the same
+    /// host name (ASCII case-insensitive). The login callback redirects only there, so a
+    /// state minted with a forged `Host` cannot send a victim's fresh sign-in to another
+    /// site. The port is not compared: a name's ports are all one site's, and clients
+    /// differ on writing it (the Python service's own suite signs in at `localhost:8080`
+    /// and calls back with `Host: localhost`).
     pub fn is_origin_of(&self, url: &str) -> bool {
         let Ok(uri) = url.parse::<http::Uri>() else {
             return false;
@@ -81,23 +83,9 @@ impl Origin {
         let (Some(theirs), Ok(ours)) = (uri.authority(), self.host.parse::<Authority>()) else {
             return false;
         };
-        let default = if https { 443 } else { 80 };
         https == self.https
+            && is_authority(theirs.as_str())
             && theirs.host().eq_ignore_ascii_case(ours.host())
-            && port_of(theirs, default).is_some()
-            && port_of(theirs, default) == port_of(&ours, default)
-    }
-}
-
-/// The authority's port, `default` when it has none; `None` when what follows the
-/// host is no port number (`http`'s `port()` would quietly say "none").
-fn port_of(authority: &Authority, default: u16) -> Option<u16> {
-    if !is_authority(authority.as_str()) {
-        return None;
-    }
-    match authority.as_str()[authority.host().len()..].strip_prefix(':') {
-        None | Some("") => Some(default),
-        Some(port) => port.parse().ok(),
     }
 }
 
@@ -179,7 +167,7 @@ mod tests {
     }
 
     #[test]
-    fn same_origin_means_scheme_host_and_port() {
+    fn same_origin_means_scheme_and_host_name() {
         let origin = |host: &str, proto: &str| {
             Origin::of(&parts(
                 "/a",
@@ -191,12 +179,15 @@ mod tests {
         assert!(plain.is_origin_of("http://assets.example.com/a?x=1"));
         assert!(plain.is_origin_of("http://ASSETS.example.com:80/a"));
         assert!(plain.is_origin_of("HTTP://assets.example.com"));
+        // Ports are not compared (issue 16): a sign-in begun at `:8080` ends at the name.
+        assert!(plain.is_origin_of("http://assets.example.com:8080/a"));
         for other in [
             "https://assets.example.com/a",
-            "http://assets.example.com:8080/a",
             "http://evil.example.com/a",
+            "http://evil.example.com:80/a",
             "http://assets.example.com.evil.com/a",
             "http://assets.example.com:99999/a",
+            "http://assets.example.com:x/a",
             "http://evil.com\\@assets.example.com/a",
             "//assets.example.com/a",
             "/a",
@@ -208,11 +199,13 @@ mod tests {
         let tls = origin("assets.example.com:443", "https");
         assert!(tls.is_origin_of("https://assets.example.com/a"));
         assert!(!tls.is_origin_of("http://assets.example.com:443/a"));
-        let local = origin("127.0.0.1:8000", "http");
-        assert!(local.is_origin_of("http://127.0.0.1:8000/x"));
-        assert!(!local.is_origin_of("http://127.0.0.1/x"));
+        let local = origin("localhost", "http");
+        assert!(local.is_origin_of("http://localhost:8080/x?"));
+        assert!(local.is_origin_of("http://LocalHost:8000/x"));
+        assert!(!local.is_origin_of("http://127.0.0.1:8080/x"));
         let v6 = origin("[::1]:8000", "http");
         assert!(v6.is_origin_of("http://[::1]:8000/x"));
+        assert!(v6.is_origin_of("http://[::1]/x"));
         assert!(!v6.is_origin_of("http://[::2]:8000/x"));
     }
 

@@ -3,6 +3,7 @@
 use http::{HeaderMap, HeaderName, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
+use tokio::time::Instant;
 
 use crate::error::FetchError;
 use crate::request::PASS_THROUGH_HEADERS;
@@ -27,8 +28,14 @@ fn copy(from: &HeaderMap, names: &[&'static str]) -> HeaderMap {
     headers
 }
 
-/// What an answer other than 200 or 206 means for the client.
-pub(crate) async fn failure(response: Response<Incoming>, what: &str) -> FetchError {
+/// What an answer other than 200 or 206 means for the client. Its body is read by
+/// `deadline` (the end of the response timeout); an S3 that stalls mid-body is answered
+/// from the status alone.
+pub(crate) async fn failure(
+    response: Response<Incoming>,
+    what: &str,
+    deadline: Instant,
+) -> FetchError {
     let status = response.status();
     let size = range_size(response.headers());
     match status {
@@ -40,7 +47,13 @@ pub(crate) async fn failure(response: Response<Incoming>, what: &str) -> FetchEr
         StatusCode::PRECONDITION_FAILED => return FetchError::PreconditionFailed,
         _ => {}
     }
-    let (code, message) = error_details(response).await;
+    let (code, message) = match tokio::time::timeout_at(deadline, error_details(response)).await {
+        Ok(details) => details,
+        Err(_) => (
+            None,
+            Some("its error body did not arrive within the response timeout".to_string()),
+        ),
+    };
     match (status, code.as_deref()) {
         (_, Some("NoSuchBucket")) => FetchError::Failed(format!(
             "{what}: S3 answered {status} NoSuchBucket: {}",

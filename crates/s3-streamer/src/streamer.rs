@@ -102,10 +102,10 @@ impl S3Streamer {
                 .sign(&identity, method.as_str(), &url, signed.headers_mut())?;
             Ok(signed)
         };
-        let (response, stream) = self.transport.send(build).await?;
+        let (response, stream, deadline) = self.transport.send(build).await?;
         let status = response.status();
         if status != StatusCode::OK && status != StatusCode::PARTIAL_CONTENT {
-            return Err(failure(response, &format!("{method} {key:?}")).await);
+            return Err(failure(response, &format!("{method} {key:?}"), deadline).await);
         }
         let headers = pass_through(&response);
         let body = match request.method {

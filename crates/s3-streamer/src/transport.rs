@@ -16,6 +16,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tokio::time::Instant;
 
 use crate::error::FetchError;
 
@@ -116,10 +117,13 @@ impl Transport {
     ///
     /// The request counts as a download under way from now until the guard drops (keep
     /// it with the body), so a burst of requests sees itself and gets small buffers.
+    /// The last value is when the response timeout ends: what is read of an error body
+    /// must be read by then.
     pub(crate) async fn send(
         &self,
         build: impl Fn() -> Result<Request<Empty<Bytes>>, FetchError>,
-    ) -> Result<(Response<Incoming>, StreamGuard), FetchError> {
+    ) -> Result<(Response<Incoming>, StreamGuard, Instant), FetchError> {
+        let deadline = Instant::now() + self.response_timeout;
         let under_way = self.streams.fetch_add(1, Ordering::Relaxed);
         let guard = StreamGuard(self.streams.clone());
         let client = if under_way < LARGE_BUFFER_STREAMS {
@@ -136,7 +140,7 @@ impl Transport {
                 other => other.map_err(transport_error),
             }
         };
-        let response = tokio::time::timeout(self.response_timeout, attempts)
+        let response = tokio::time::timeout_at(deadline, attempts)
             .await
             .unwrap_or_else(|_| {
                 Err(FetchError::Failed(format!(
@@ -144,7 +148,7 @@ impl Transport {
                     self.response_timeout
                 )))
             })?;
-        Ok((response, guard))
+        Ok((response, guard, deadline))
     }
 }
 

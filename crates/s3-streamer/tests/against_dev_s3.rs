@@ -496,3 +496,73 @@ async fn a_request_on_a_connection_closed_meanwhile_is_sent_again() {
     assert_eq!(body_bytes(second.body).await.as_ref(), b"x");
     assert_eq!(relay.dropped(), 1, "the relay never dropped a connection");
 }
+
+/// A stand-in S3 that answers every request with `status` and an error body that stops
+/// part way: the head and the first bytes arrive, the rest never does.
+async fn stalling_error_body(status: &'static str) -> (String, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut head = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let answer = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nContent-Length: 400\r\n\r\n\
+                 <?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDen"
+            );
+            let _ = stream.write_all(answer.as_bytes()).await;
+            // Kept open, sending nothing more, until the test ends.
+            held.push(stream);
+        }
+    });
+    (endpoint, task)
+}
+
+/// Found in review: the error body was read after the response timeout had ended, so an
+/// S3 that sent an error head and stalled mid-body hung the request for good. It is read
+/// within what is left of the timeout, and on timeout the status alone decides.
+#[tokio::test]
+async fn an_error_body_that_stalls_is_cut_by_the_response_timeout() {
+    let f = Fixture::new().await;
+    let timeout = Duration::from_secs(1);
+    for (status, is_expected) in [
+        (
+            "403 Forbidden",
+            (|e| matches!(e, FetchError::Failed(m) if m.contains("403")))
+                as fn(&FetchError) -> bool,
+        ),
+        ("404 Not Found", |e| matches!(e, FetchError::NotFound)),
+        ("500 Internal Server Error", |e| {
+            matches!(e, FetchError::Failed(_))
+        }),
+    ] {
+        let (endpoint, stand_in) = stalling_error_body(status).await;
+        let s3 = f
+            .streamer_with(|s| {
+                s.endpoint = Some(endpoint);
+                s.response_timeout = timeout;
+            })
+            .await;
+        let started = Instant::now();
+        let err = tokio::time::timeout(Duration::from_secs(10), s3.fetch(&get("a.txt")))
+            .await
+            .unwrap_or_else(|_| panic!("{status}: the fetch hung on the stalled error body"))
+            .err()
+            .expect("an error");
+        let took = started.elapsed();
+        assert!(is_expected(&err), "{status}: {err:?}");
+        assert!(
+            took < timeout + Duration::from_millis(1500),
+            "{status}: took {took:?}"
+        );
+        stand_in.abort();
+    }
+}

@@ -2,7 +2,9 @@
 //! shared with the Python service keep a real `redis-server`.
 
 use http_frontend::SameSite;
-use test_kit::{pattern, query_param, raw_get, state_of, Browser, RawResponse};
+use test_kit::{
+    authorize, pattern, query_param, raw_exchange, raw_get, state_of, Browser, RawResponse,
+};
 
 use crate::common::{frontend, Frontend};
 
@@ -446,4 +448,41 @@ async fn a_session_written_by_the_python_service_is_accepted() {
     assert_eq!(stack.sso.me_calls(), 1);
     let marker = format!("s3proxy__assets_session_id__{id2}__sso_token_checked");
     assert_eq!(redis.get(&marker).await.as_deref(), Some("checked"));
+}
+
+/// The Python service's own suite signs in at `localhost:8080` and sends the callback
+/// with `Host: localhost`: it must come back to the saved URL (its trailing `?` kept,
+/// none added), as the Python service does. The host name and the scheme still count.
+#[tokio::test]
+async fn the_callback_compares_host_names_not_ports() {
+    let stack = frontend().start().await;
+    let port = stack.proxy.port();
+    let exchange = |target: String, host: &'static str, proto: &'static str| async move {
+        let request = format!(
+            "GET {target} HTTP/1.1\r\nHost: {host}\r\nX-Forwarded-Proto: {proto}\r\n\
+             Connection: close\r\n\r\n"
+        );
+        raw_exchange(port, request.as_bytes()).await
+    };
+    for (target, host, expected) in [
+        ("/x.txt?", "localhost", "http://localhost:8080/x.txt?"),
+        ("/x.txt", "localhost", "http://localhost:8080/x.txt"),
+        ("/x.txt", "LOCALHOST:9999", "http://localhost:8080/x.txt"),
+    ] {
+        let started = exchange(target.into(), "localhost:8080", "http").await;
+        assert_eq!(started.status, 302);
+        let callback = authorize(started.header("location").unwrap()).await;
+        let done = exchange(callback, host, "http").await;
+        assert_eq!(done.status, 302, "{target} then Host: {host}");
+        assert_eq!(done.header("location"), Some(expected));
+        assert!(done.header("set-cookie").is_some());
+    }
+    // Another host name, or another scheme, is another origin.
+    for (host, proto) in [("127.0.0.1:8080", "http"), ("localhost:8080", "https")] {
+        let started = exchange("/x.txt".into(), "localhost:8080", "http").await;
+        let callback = authorize(started.header("location").unwrap()).await;
+        let refused = exchange(callback, host, proto).await;
+        assert_eq!(refused.status, 400, "Host: {host} over {proto}");
+        assert_eq!(refused.header("set-cookie"), None);
+    }
 }

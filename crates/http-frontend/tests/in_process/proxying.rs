@@ -299,9 +299,8 @@ async fn two_large_downloads_on_one_client_interleave() {
     assert_eq!(got_a, a);
 }
 
-/// S3 ignores `If-Range`; the proxy maps it onto a precondition S3 checks, so a resumed
-/// download of a replaced object gets the whole new object (200) instead of a splice of
-/// two versions.
+/// S3 ignores `If-Range`; the proxy holds it to S3's answer, so a resumed download of a
+/// replaced object gets the whole new object (200) instead of a splice of two versions.
 #[tokio::test]
 async fn if_range_resumes_only_the_same_object() {
     let stack = frontend().start().await;
@@ -360,4 +359,98 @@ async fn if_range_resumes_only_the_same_object() {
     // The client's own failed precondition is still a 412.
     let r = get(vec![("If-Match", "\"nope\"".to_string())]).await;
     assert_eq!(r.status, 412);
+}
+
+/// Found in review (issue 15), RFC 9110 §13.1.5: an `If-Range` date must be exactly the
+/// object's `Last-Modified` (sent as `If-Unmodified-Since`, a later date passed too), and
+/// an `If-Range` tag must not cost the client its own `If-Unmodified-Since` (sent as
+/// `If-Match`, S3 then ignored it). The validator is compared with the 206's own.
+#[tokio::test]
+async fn if_range_is_exact_and_keeps_the_clients_own_preconditions() {
+    let stack = frontend().start().await;
+    let path = stack.put_object("v.bin", b"0123456789");
+    let modified = std::time::SystemTime::now() - std::time::Duration::from_secs(30);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    let cookie = login(&stack, &Browser::new()).await;
+    let get = |headers: Vec<(&'static str, String)>| {
+        let cookie = cookie.clone();
+        let port = stack.proxy.port();
+        async move {
+            let mut all: Vec<(&str, &str)> = vec![("Cookie", &cookie)];
+            all.extend(headers.iter().map(|(k, v)| (*k, v.as_str())));
+            raw_get(port, "GET /v.bin HTTP/1.1", &all).await
+        }
+    };
+    let first = get(vec![]).await;
+    let etag = first.header("etag").unwrap().to_string();
+    let last_modified = first.header("last-modified").unwrap().to_string();
+    let at = httpdate::parse_http_date(&last_modified).unwrap();
+    let date = |offset: i64| {
+        let shifted = if offset >= 0 {
+            at + std::time::Duration::from_secs(offset as u64)
+        } else {
+            at - std::time::Duration::from_secs(offset.unsigned_abs())
+        };
+        httpdate::fmt_http_date(shifted)
+    };
+    let range = ("Range", "bytes=5-".to_string());
+    let whole = (200, &b"0123456789"[..]);
+    let part = (206, &b"56789"[..]);
+
+    // The date form: exactly `Last-Modified`, or the whole object.
+    let r = get(vec![range.clone(), ("If-Range", last_modified.clone())]).await;
+    assert_eq!((r.status, r.body.as_slice()), part);
+    for later in [1, 20] {
+        let r = get(vec![range.clone(), ("If-Range", date(later))]).await;
+        assert_eq!(
+            (r.status, r.body.as_slice()),
+            whole,
+            "If-Range {later} s later"
+        );
+        assert_eq!(r.header("content-range"), None);
+    }
+
+    // The tag form with the client's own If-Unmodified-Since: that one still decides.
+    let r = get(vec![
+        range.clone(),
+        ("If-Range", etag.clone()),
+        ("If-Unmodified-Since", date(-10)),
+    ])
+    .await;
+    assert_eq!(r.status, 412, "If-Unmodified-Since lost to If-Range");
+    let r = get(vec![
+        range.clone(),
+        ("If-Range", etag.clone()),
+        ("If-Unmodified-Since", date(10)),
+    ])
+    .await;
+    assert_eq!((r.status, r.body.as_slice()), part);
+    let r = get(vec![
+        range.clone(),
+        ("If-Range", "\"another\"".to_string()),
+        ("If-Unmodified-Since", date(10)),
+    ])
+    .await;
+    assert_eq!((r.status, r.body.as_slice()), whole);
+    // And with the client's own If-Match, which used to drop the range.
+    let r = get(vec![
+        range.clone(),
+        ("If-Range", etag.clone()),
+        ("If-Match", etag.clone()),
+    ])
+    .await;
+    assert_eq!((r.status, r.body.as_slice()), part);
+
+    // A range past the end: 416 for the same object, the whole object for another.
+    let past = ("Range", "bytes=100-".to_string());
+    let r = get(vec![past.clone(), ("If-Range", etag.clone())]).await;
+    assert_eq!(r.status, 416);
+    assert_eq!(r.header("content-range"), Some("bytes */10"));
+    let r = get(vec![past, ("If-Range", date(20))]).await;
+    assert_eq!((r.status, r.body.as_slice()), whole);
 }
