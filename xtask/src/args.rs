@@ -24,9 +24,14 @@ pub enum Task {
     Build {
         #[arg(long)]
         release: bool,
-        /// Also build the container images (needs a working docker or podman engine)
+        /// Also build the container images, localhost/s3proxy:latest and
+        /// localhost/sso-mock:latest (with docker where its engine runs, else podman)
         #[arg(long)]
         image: bool,
+        /// Pull nothing: the images' binaries built here (release) and their runtime base
+        /// made of this machine's Debian 12 files
+        #[arg(long, requires = "image")]
+        offline: bool,
     },
     /// Run the whole stack locally, without containers: redis-server (or memory://),
     /// dev-s3 on :9000, sso-mock on :8081, s3proxy on :8000, configured from .env when
@@ -40,7 +45,8 @@ pub enum Task {
         args: Vec<String>,
     },
     /// The project's checks, in order: fmt, clippy, deps (unused dependencies), doc, test,
-    /// e2e (browser journeys), fuzz, smoke, bench (quick), compose
+    /// e2e (browser journeys), fuzz, smoke, bench (quick), image (built offline, run in
+    /// podman), compose
     Test {
         /// Run only these steps (repeat it, or separate them with commas)
         #[arg(
@@ -117,7 +123,16 @@ mod tests {
             parse(&["build", "--release", "--image"]),
             Ok(Some(Task::Build {
                 release: true,
-                image: true
+                image: true,
+                offline: false
+            }))
+        );
+        assert_eq!(
+            parse(&["build", "--image", "--offline"]),
+            Ok(Some(Task::Build {
+                release: false,
+                image: true,
+                offline: true
             }))
         );
         assert_eq!(
@@ -173,6 +188,9 @@ mod tests {
         assert!(parse(&["down", "now"]).is_err());
         assert!(parse(&["bench", "--fast"]).unwrap_err().contains("--fast"));
         assert!(parse(&["compose"]).is_err());
+        assert!(parse(&["build", "--offline"])
+            .unwrap_err()
+            .contains("--image"));
         assert!(parse(&["deploy"]).unwrap_err().contains("deploy"));
     }
 }

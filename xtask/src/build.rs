@@ -1,32 +1,42 @@
 //! `cargo xtask build`: the three binaries, and optionally the container images.
 
-use crate::workspace::{self, root};
+use crate::image::{self, Engine};
+use crate::workspace;
 use crate::{engine, Result};
 
 /// The binaries of the local stack, each in the package of the same name.
 pub const BINARIES: [&str; 3] = ["s3proxy", "sso-mock", "dev-s3"];
 
-/// Image tags built by `--image` (the Dockerfile's targets).
-const IMAGES: [(&str, &str); 2] = [("proxy", "s3proxy:local"), ("sso-mock", "sso-mock:local")];
+/// The Dockerfile's targets built by `--image`: target, the binary it packages, tag.
+const IMAGES: [(&str, &str, &str); 2] = [
+    ("proxy", "s3proxy", "localhost/s3proxy:latest"),
+    ("sso-mock", "sso-mock", "localhost/sso-mock:latest"),
+];
 
-pub fn run(release: bool, image: bool) -> Result<()> {
+pub fn run(release: bool, image: bool, offline: bool) -> Result<()> {
     // Checked first: no point compiling for minutes to then say there is no engine.
-    let engine = if image {
-        Some(engine::working_engine()?)
-    } else {
-        None
+    let engine = match image {
+        true => Some(Engine(engine::working_engine()?)),
+        false => None,
     };
-    binaries(release)?;
-    if let Some(engine) = engine {
-        for (target, tag) in IMAGES {
-            workspace::run(
-                std::process::Command::new(engine)
-                    .current_dir(root())
-                    .args(["build", "--target", target, "--tag", tag, "."]),
-            )?;
+    match engine {
+        // Release builds of the images' binaries alone, as the Dockerfile's builder does.
+        Some(engine) if offline => {
+            image::build_binaries("release")?;
+            image::build_offline(&engine, "release", &IMAGES)?;
         }
-        println!("built images {}", IMAGES.map(|(_, tag)| tag).join(" and "));
+        Some(engine) => {
+            binaries(release)?;
+            for (target, _, tag) in IMAGES {
+                engine.run(&["build", "--target", target, "--tag", tag, "."])?;
+            }
+        }
+        None => return binaries(release),
     }
+    println!(
+        "built images {}",
+        IMAGES.map(|(_, _, tag)| tag).join(" and ")
+    );
     Ok(())
 }
 

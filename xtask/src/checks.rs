@@ -5,11 +5,11 @@ use std::process::Command;
 
 use crate::args::BenchOptions;
 use crate::workspace::{self, on_path};
-use crate::{bench, e2e, engine, signals, smoke, Result};
+use crate::{bench, e2e, engine, image, signals, smoke, Result};
 
 /// The steps, in the order they run (and the names `--only` accepts).
-pub const STEP_NAMES: [&str; 10] = [
-    "fmt", "clippy", "deps", "doc", "test", "e2e", "fuzz", "smoke", "bench", "compose",
+pub const STEP_NAMES: [&str; 11] = [
+    "fmt", "clippy", "deps", "doc", "test", "e2e", "fuzz", "smoke", "bench", "image", "compose",
 ];
 
 /// Seconds each fuzz target runs for in the `fuzz` step.
@@ -76,6 +76,10 @@ fn describe(step: &str) -> &'static str {
             "the benchmark in quick mode and the lighter bench-quick profile, proving it \
              still works (cargo xtask bench --quick)"
         }
+        "image" => {
+            "the proxy's image, built offline from the bench step's bench-quick binary, run \
+             in podman against the local stack (needs podman and runc)"
+        }
         "compose" => "the compose file (docker compose config -q)",
         _ => "",
     }
@@ -104,6 +108,7 @@ fn step(name: &str) -> Result<Outcome> {
         "smoke" => return smoke::run().map(|()| Outcome::Passed),
         // No speed assertion: CI machines are noisy; this proves the benchmark runs.
         "bench" => return bench::run(&BenchOptions::quick()).map(|()| Outcome::Passed),
+        "image" => return image::test().map(|()| Outcome::Passed),
         "compose" => return compose_config(),
         other => return Err(format!("no step named {other:?}")),
     };

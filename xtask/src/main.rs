@@ -12,6 +12,7 @@ mod down;
 mod e2e;
 mod engine;
 mod http;
+mod image;
 mod seed;
 mod signals;
 mod smoke;
@@ -37,7 +38,11 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let result = match task {
-        Task::Build { release, image } => build::run(release, image),
+        Task::Build {
+            release,
+            image,
+            offline,
+        } => build::run(release, image, offline),
         Task::Up(options) => up::run(&options),
         Task::Down => down::run(),
         Task::Compose { args } => engine::compose_passthrough(&args),

@@ -2,8 +2,8 @@
 //!
 //! `up --detach` (local defaults, `.env` ignored), then over plain HTTP: an anonymous
 //! request is sent to the SSO mock, its Sign in page shows, the sign-in is posted, the
-//! callback sets the session cookie, and objects come back byte for byte; then `down`,
-//! and nothing of the stack may be left running or listening.
+//! callback sets the session cookie, objects come back byte for byte, a range of one
+//! too; then `down`, and nothing of the stack may be left running or listening.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use launcher::Entry;
 use reqwest::blocking::{Client, Response};
+use reqwest::header::{COOKIE, RANGE};
 use reqwest::Url;
 
 use crate::devenv::DevEnv;
@@ -78,8 +79,9 @@ fn run_self(args: &[&str]) -> Result<()> {
     }
 }
 
-/// The steps of a sign-in; returns how many checks passed.
-fn login_flow() -> Result<usize> {
+/// The steps of a sign-in against the proxy on the defaults' `PORT` (a process of the
+/// local stack, or the image step's container); returns how many checks passed.
+pub fn login_flow() -> Result<usize> {
     let env = DevEnv::defaults();
     let proxy = format!("http://127.0.0.1:{}", env.proxy_port()?);
     let sso = env.get_or_default("SSO_URL");
@@ -125,6 +127,20 @@ fn login_flow() -> Result<usize> {
         let body = checks.status(r, 200, &format!("{key} with the session"))?;
         checks.same_bytes(&body, key)?;
     }
+
+    let url = format!("{proxy}/hello.txt");
+    let ranged = checks
+        .client
+        .get(&url)
+        .header(COOKIE, &cookie)
+        .header(RANGE, "bytes=6-9");
+    let r = checks.within_limit(|| ranged.send().map_err(|e| format!("GET {url}: {e}")))?;
+    let body = checks.status(r, 206, "bytes 6-9 of hello.txt")?;
+    // A developer's own hello.txt may be shorter.
+    if object("hello.txt")?.get(6..10) != Some(&body[..]) {
+        return Err(format!("bytes 6-9 of hello.txt: got {body:?}"));
+    }
+    checks.ok("the range: those 4 bytes of the object");
 
     let r = checks.get(&format!("{proxy}/{health_key}"), None)?;
     let body = checks.status(r, 200, "the healthcheck without a session")?;
@@ -201,14 +217,11 @@ impl Checks {
 
     /// The body must be the object as it is in the bucket folder.
     fn same_bytes(&mut self, body: &[u8], key: &str) -> Result<()> {
-        let path = bucket_dir().join(key);
-        let expected =
-            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let expected = object(key)?;
         if body != expected {
             return Err(format!(
-                "{key}: the body ({} bytes) differs from {} ({} bytes)",
+                "{key}: the body ({} bytes) differs from the bucket's object ({} bytes)",
                 body.len(),
-                path.display(),
                 expected.len()
             ));
         }
@@ -217,10 +230,11 @@ impl Checks {
     }
 }
 
-/// The local bucket's folder under the defaults.
-fn bucket_dir() -> PathBuf {
+/// An object of the local bucket (under the defaults), read from its folder.
+fn object(key: &str) -> Result<Vec<u8>> {
     let (bucket, prefix) = DevEnv::defaults().bucket_and_prefix();
-    dev_dir().join("s3").join(bucket).join(prefix)
+    let path = dev_dir().join("s3").join(bucket).join(prefix).join(key);
+    std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
 /// After `down`: no process of the pid file runs, and none of their ports answers.

@@ -88,27 +88,8 @@ pub fn run(options: &UpOptions) -> Result<()> {
     }
     refuse_if_running()?;
     let plan = Plan::new(&env)?;
-    plan.check_ports()?;
-
-    println!("building the binaries (debug)...");
-    build::binaries(false)?;
-    // Again: the build may have taken long enough for something else to start.
-    plan.check_ports()?;
-
-    for dir in ["logs", "s3", "redis"] {
-        let dir = dev_dir().join(dir);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    let mut stack = Stack::new(options.detach);
-    let health = match start_all(&mut stack, &plan, &mut env) {
-        Ok(health) => health,
-        Err(e) => {
-            eprintln!("xtask: could not start the local stack; stopping what was started");
-            stack.stop();
-            return Err(e);
-        }
-    };
+    let (mut stack, health) = launch(&plan, &mut env, options.detach, true)?;
+    let health = health.unwrap_or_default();
     print_urls(&plan, &env, health, options.detach);
     if options.detach {
         stack.leave_running();
@@ -120,8 +101,48 @@ pub fn run(options: &UpOptions) -> Result<()> {
     result
 }
 
+/// The local stack with the local defaults but no proxy, in the foreground: the parts
+/// around a proxy run elsewhere (the image step's container, on the defaults' `PORT`).
+/// Returns the stack, to stop, and the environment the proxy needs.
+pub fn backends() -> Result<(Stack, DevEnv)> {
+    let mut env = DevEnv::defaults();
+    let plan = Plan::new(&env)?;
+    let (stack, _) = launch(&plan, &mut env, false, false)?;
+    Ok((stack, env))
+}
+
+/// Builds the binaries and starts the stack, the proxy only `with_proxy`; stops what it
+/// started when a part fails. Returns the stack and the proxy's healthcheck status.
+fn launch(
+    plan: &Plan,
+    env: &mut DevEnv,
+    detached: bool,
+    with_proxy: bool,
+) -> Result<(Stack, Option<u16>)> {
+    plan.check_ports()?;
+    println!("building the binaries (debug)...");
+    build::binaries(false)?;
+    // Again: the build may have taken long enough for something else to start.
+    plan.check_ports()?;
+
+    for dir in ["logs", "s3", "redis"] {
+        let dir = dev_dir().join(dir);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let mut stack = Stack::new(detached);
+    match start_all(&mut stack, plan, env, with_proxy) {
+        Ok(health) => Ok((stack, health)),
+        Err(e) => {
+            eprintln!("xtask: could not start the local stack; stopping what was started");
+            stack.stop();
+            Err(e)
+        }
+    }
+}
+
 /// What `up` started: a launcher group, and in detached mode its pid file.
-struct Stack {
+pub struct Stack {
     detached: bool,
     group: Group,
 }
@@ -183,7 +204,7 @@ impl Stack {
     }
 
     /// Stops every part (SIGTERM, then SIGKILL after the grace period).
-    fn stop(&mut self) {
+    pub fn stop(&mut self) {
         for name in self.group.stop(STOP_GRACE) {
             eprintln!("warning: {name} could not be stopped");
         }
@@ -221,8 +242,14 @@ fn refuse_if_running() -> Result<()> {
     ))
 }
 
-/// Starts the parts in dependency order; returns the status of the proxy's healthcheck.
-fn start_all(stack: &mut Stack, plan: &Plan, env: &mut DevEnv) -> Result<u16> {
+/// Starts the parts in dependency order, the proxy only `with_proxy`; returns the
+/// status of the proxy's healthcheck.
+fn start_all(
+    stack: &mut Stack,
+    plan: &Plan,
+    env: &mut DevEnv,
+    with_proxy: bool,
+) -> Result<Option<u16>> {
     match plan.sessions {
         Sessions::EnvFile => println!("sessions: the Redis named in .env"),
         Sessions::Memory => {
@@ -283,6 +310,9 @@ fn start_all(stack: &mut Stack, plan: &Plan, env: &mut DevEnv) -> Result<u16> {
         stack.start(mock)?;
     }
 
+    if !with_proxy {
+        return Ok(None);
+    }
     let port = plan.proxy_port;
     println!("starting s3proxy on port {port}, waiting for it to accept connections...");
     // Only the stack's settings: none of the shell's values of the proxy's variables
@@ -298,7 +328,7 @@ fn start_all(stack: &mut Stack, plan: &Plan, env: &mut DevEnv) -> Result<u16> {
         env.get_or_default("AWS_S3_HEALTHCHECK_KEY")
     );
     let response = http::get(&http::client()?, &health_url, None)?;
-    Ok(response.status().as_u16())
+    Ok(Some(response.status().as_u16()))
 }
 
 /// Whether the proxy speaks OpenID Connect (`SSO_PROVIDER=oidc` in `.env`, else in the

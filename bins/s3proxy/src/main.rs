@@ -1,6 +1,8 @@
-//! s3proxy: reads the configuration, builds the parts, runs the server. Nothing else.
+//! s3proxy: reads the configuration, builds the parts, runs the server. Nothing else,
+//! but for `s3proxy healthcheck`, the container health check.
 
 mod checks;
+mod healthcheck;
 mod parts;
 mod signals;
 mod trust;
@@ -17,6 +19,12 @@ const EXIT_CONFIG: u8 = 2;
 const LOG_FLUSH: Duration = Duration::from_secs(1);
 
 fn main() -> ExitCode {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|arg| arg == "healthcheck")
+    {
+        return healthcheck::run();
+    }
     let log = telemetry::init_logging();
     let code = run_to_exit();
     log.flush(LOG_FLUSH);
