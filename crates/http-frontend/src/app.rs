@@ -50,13 +50,16 @@ struct Inner<S> {
 
 impl<S: SessionStore> App<S> {
     pub fn new(store: S, sso: SsoClient, s3: S3Streamer, settings: FrontendSettings) -> App<S> {
+        let metrics: Arc<Metrics> = Arc::default();
+        let counted = metrics.clone();
+        store.report_invalidations(Box::new(move |n| counted.cache_invalidations(n)));
         App {
             inner: Arc::new(Inner {
                 store,
                 sso,
                 s3,
                 settings,
-                metrics: Arc::default(),
+                metrics,
                 token_checks: TokenChecks::default(),
                 draining: AtomicBool::new(false),
             }),
@@ -178,13 +181,14 @@ impl<S: SessionStore> App<S> {
     }
 
     /// `None` when the request's session grants access, else the response to send
-    /// instead (a login redirect or an error). One store round trip reads token and
-    /// marker; the SSO is asked only once the marker (the grace period) has expired.
+    /// instead (a login redirect or an error). Token and marker come from the store's
+    /// cache, or one round trip; the SSO is asked only once the marker (the grace period)
+    /// has expired.
     async fn check_session(&self, parts: &Parts) -> Option<HttpResponse> {
         let Some(session_id) = session_id(&parts.headers) else {
             return Some(self.start_login(parts).await);
         };
-        let session = match self.redis(self.inner.store.load_session(&session_id)).await {
+        let session = match self.session(&session_id).await {
             Ok(Some(session)) => session,
             Ok(None) => return Some(self.start_login(parts).await),
             Err(e) => {

@@ -4,8 +4,8 @@ use std::future::Future;
 use std::time::Instant;
 
 use s3_streamer::{FetchError, ObjectRequest, ObjectResponse};
-use s3proxy_metrics::{Outcome, Upstream};
-use session_store::{SessionStore, StoreError};
+use s3proxy_metrics::{CacheLookup as Counted, Outcome, Upstream};
+use session_store::{CacheLookup, Session, SessionStore, StoreError};
 
 use crate::app::App;
 
@@ -25,6 +25,24 @@ impl<S: SessionStore> App<S> {
         let result = call.await;
         self.timed(Upstream::Redis, result.is_ok(), started);
         result
+    }
+
+    /// A session: from the store's cache when it holds it (no round trip, so not timed as
+    /// one), else read from Redis.
+    pub(crate) async fn session(&self, session_id: &str) -> Result<Option<Session>, StoreError> {
+        let counted = match self.store().cached_session(session_id) {
+            CacheLookup::Hit(session) => {
+                self.metrics().cache_lookup(Counted::Hit);
+                return Ok(Some(session));
+            }
+            CacheLookup::Miss => Some(Counted::Miss),
+            CacheLookup::Off => Some(Counted::Off),
+            CacheLookup::Uncached => None,
+        };
+        if let Some(counted) = counted {
+            self.metrics().cache_lookup(counted);
+        }
+        self.redis(self.store().load_session(session_id)).await
     }
 
     /// An SSO call; a refusal (401, 403) is an answer, only `Failed` is an error.
