@@ -71,6 +71,7 @@ fn store(config: &Config, tls_roots: &Option<Vec<Vec<u8>>>) -> Result<AnyStore, 
             settings.ttls = ttls;
             settings.timeout = config.redis_timeout;
             settings.tls_roots = tls_roots.clone();
+            settings.cache_entries = config.session_cache_entries;
             AnyStore::Redis(
                 RedisStore::new(settings)
                     .map_err(|e| format!("REDIS_ENDPOINT/VCAP_SERVICES: {e}"))?,

@@ -15,6 +15,7 @@ async fn a_password_protected_redis_works_and_a_wrong_password_is_503() {
         .redis(RedisOptions {
             password: Some(password.into()),
             tls: None,
+            ..RedisOptions::default()
         })
         .start()
         .await;
@@ -50,6 +51,7 @@ async fn rediss_is_verified_against_ssl_cert_file_added_to_the_system_roots() {
         .redis(RedisOptions {
             password: Some("tls-pass".into()),
             tls: Some(ca.clone()),
+            ..RedisOptions::default()
         })
         .env("SSL_CERT_FILE", ca.ca_file().to_str().unwrap())
         .start()

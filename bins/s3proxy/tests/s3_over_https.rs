@@ -50,9 +50,7 @@ async fn without_the_ca_the_endpoint_is_refused() {
     let page = browser.get(&proxy.url("/x.txt")).await;
     assert_eq!(page.redirects.len(), 3, "{:?}", page.redirects);
     assert_eq!(page.status, 500, "{}", proxy.logs());
-    assert!(
-        proxy.logs().contains("invalid peer certificate"),
-        "{}",
-        proxy.logs()
-    );
+    // The log is written by a thread of its own: wait for the line, not just read.
+    let logs = proxy.logs_with("invalid peer certificate").await;
+    assert!(logs.contains("invalid peer certificate"), "{logs}");
 }

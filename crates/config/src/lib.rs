@@ -153,6 +153,9 @@ pub struct Config {
     pub s3_timeout: Duration,
     /// `REDIS_TIMEOUT`: bound on each Redis operation.
     pub redis_timeout: Duration,
+    /// `SESSION_CACHE_ENTRIES`: most sessions kept in this instance's cache (client-side
+    /// caching with invalidation from Redis); 0: no cache.
+    pub session_cache_entries: usize,
     /// `HEADER_READ_TIMEOUT`: a client must send its request head within this, counted
     /// from the head's first byte.
     pub header_read_timeout: Duration,
@@ -238,6 +241,7 @@ impl std::fmt::Debug for Config {
             .field("sso_timeout", &self.sso_timeout)
             .field("s3_timeout", &self.s3_timeout)
             .field("redis_timeout", &self.redis_timeout)
+            .field("session_cache_entries", &self.session_cache_entries)
             .field("header_read_timeout", &self.header_read_timeout)
             .field("keepalive_timeout", &self.keepalive_timeout)
             .field("max_connections", &self.max_connections)

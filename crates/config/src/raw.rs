@@ -30,6 +30,7 @@ pub(crate) struct RawEnv {
     pub sso_timeout: Option<String>,
     pub s3_timeout: Option<String>,
     pub redis_timeout: Option<String>,
+    pub session_cache_entries: Option<String>,
     pub header_read_timeout: Option<String>,
     pub keepalive_timeout: Option<String>,
     pub max_connections: Option<String>,

@@ -77,6 +77,10 @@ const fn timeout(default: u64) -> Seconds {
     }
 }
 
+/// `SESSION_CACHE_ENTRIES`: sessions each instance keeps in memory (0: none).
+const DEFAULT_SESSION_CACHE_ENTRIES: usize = 100_000;
+const MAX_SESSION_CACHE_ENTRIES: usize = 10_000_000;
+
 /// `FORWARDED_HOPS`: how many proxies in front append to `X-Forwarded-For`.
 const DEFAULT_FORWARDED_HOPS: usize = 1;
 const MAX_FORWARDED_HOPS: usize = 16;
@@ -340,6 +344,13 @@ pub(crate) fn validate(raw: RawEnv) -> Result<Config, ConfigError> {
     let sso_timeout = c.seconds("SSO_TIMEOUT", raw.sso_timeout, SSO_TIMEOUT);
     let s3_timeout = c.seconds("S3_TIMEOUT", raw.s3_timeout, S3_TIMEOUT);
     let redis_timeout = c.seconds("REDIS_TIMEOUT", raw.redis_timeout, REDIS_TIMEOUT);
+    let session_cache_entries = c
+        .number(
+            "SESSION_CACHE_ENTRIES",
+            raw.session_cache_entries,
+            0..=MAX_SESSION_CACHE_ENTRIES,
+        )
+        .unwrap_or(DEFAULT_SESSION_CACHE_ENTRIES);
     let header_read_timeout = c.seconds(
         "HEADER_READ_TIMEOUT",
         raw.header_read_timeout,
@@ -432,6 +443,7 @@ pub(crate) fn validate(raw: RawEnv) -> Result<Config, ConfigError> {
         sso_timeout,
         s3_timeout,
         redis_timeout,
+        session_cache_entries,
         header_read_timeout,
         keepalive_timeout,
         max_connections,

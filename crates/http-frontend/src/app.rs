@@ -59,6 +59,8 @@ impl<S: SessionStore + 'static> App<S> {
     /// through `sso`), run as `settings` say.
     pub fn new(store: S, sso: SsoClient, s3: S3Streamer, settings: FrontendSettings) -> App<S> {
         let metrics = Arc::<Metrics>::default();
+        let counted = metrics.clone();
+        store.report_invalidations(Box::new(move |n| counted.cache_invalidations(n)));
         let gate_settings = GateSettings {
             cookie_samesite: settings.cookie_samesite,
             pkce: settings.pkce,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use s3proxy_metrics::{LoginStage, Metrics, Outcome, TokenCheck, Upstream};
+use s3proxy_metrics::{CacheLookup, LoginStage, Metrics, Outcome, TokenCheck, Upstream};
 
 pub(crate) struct MetricsObserver(pub Arc<Metrics>);
 
@@ -21,6 +21,14 @@ impl sso_gate::Observer for MetricsObserver {
             sso_gate::TokenCheck::Accepted => TokenCheck::Accepted,
             sso_gate::TokenCheck::Rejected => TokenCheck::Rejected,
             sso_gate::TokenCheck::Failed => TokenCheck::Failed,
+        });
+    }
+
+    fn session_lookup(&self, lookup: sso_gate::SessionLookup) {
+        self.0.cache_lookup(match lookup {
+            sso_gate::SessionLookup::Hit => CacheLookup::Hit,
+            sso_gate::SessionLookup::Miss => CacheLookup::Miss,
+            sso_gate::SessionLookup::Off => CacheLookup::Off,
         });
     }
 

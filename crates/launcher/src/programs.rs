@@ -20,6 +20,9 @@ pub struct RedisArgs {
     pub password: Option<String>,
     /// TLS on the port, and no plain port at all.
     pub tls: Option<TlsFiles>,
+    /// Commands renamed away (`--rename-command NAME ""`): a server without them, as some
+    /// managed services and proxies are.
+    pub disabled_commands: Vec<String>,
 }
 
 /// `redis-server` on 127.0.0.1:`port`, writing nothing to disk (sessions here are
@@ -43,6 +46,9 @@ pub fn redis_server(port: u16, dir: &Path, args: &RedisArgs) -> Spec {
     };
     if let Some(password) = &args.password {
         spec = spec.args(["--requirepass", password]);
+    }
+    for command in &args.disabled_commands {
+        spec = spec.args(["--rename-command", command, ""]);
     }
     spec.args(["--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no"])
@@ -118,10 +124,12 @@ mod tests {
                     key: "/k".into(),
                     ca: "/a".into(),
                 }),
+                disabled_commands: vec!["CLIENT".into()],
             },
         );
         assert!(line(&tls).contains(r#""--port" "0" "--tls-port" "6401""#));
         assert!(line(&tls).contains(r#""--requirepass" "pw""#));
+        assert!(line(&tls).contains(r#""--rename-command" "CLIENT" """#));
 
         let page = SsoMockArgs {
             client_id: "id",

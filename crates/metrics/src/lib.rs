@@ -13,6 +13,8 @@
 //! | `s3proxy_upstream_request_duration_seconds` | histogram | `upstream` (`s3`, `redis`, `sso`), `outcome` (`ok`, `error`) |
 //! | `s3proxy_sso_logins_total` | counter | `stage` (`started`, `completed`, `failed`) |
 //! | `s3proxy_sso_token_checks_total` | counter | `result` (`accepted`, `rejected`, `failed`) |
+//! | `s3proxy_session_cache_lookups_total` | counter | `result` (`hit`, `miss`, `off`) |
+//! | `s3proxy_session_cache_invalidations_total` | counter | |
 //! | `process_resident_memory_bytes`, `process_cpu_seconds_total`, `process_open_fds` | gauge, counter, gauge | |
 //!
 //! Why not a registry crate: the ones that render this format take a lock on every
@@ -154,6 +156,29 @@ impl TokenCheck {
     }
 }
 
+/// Where a signed-in request's session was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheLookup {
+    /// In this instance's session cache: no Redis round trip.
+    Hit,
+    /// Not cached: read from Redis (and cached).
+    Miss,
+    /// The cache is off until Redis tracking is re-established: read from Redis.
+    Off,
+}
+
+impl CacheLookup {
+    const ALL: [CacheLookup; 3] = [CacheLookup::Hit, CacheLookup::Miss, CacheLookup::Off];
+
+    fn label(self) -> &'static str {
+        match self {
+            CacheLookup::Hit => "hit",
+            CacheLookup::Miss => "miss",
+            CacheLookup::Off => "off",
+        }
+    }
+}
+
 /// Status codes 100 to 599 are counted one by one (HTTP has no others).
 const FIRST_STATUS: u16 = 100;
 const STATUSES: usize = 500;
@@ -169,6 +194,8 @@ pub struct Metrics {
     token_checks: [AtomicU64; 3],
     access_denied: AtomicU64,
     sign_outs: AtomicU64,
+    cache_lookups: [AtomicU64; 3],
+    cache_invalidations: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -183,6 +210,8 @@ impl Default for Metrics {
             token_checks: std::array::from_fn(|_| AtomicU64::new(0)),
             access_denied: AtomicU64::new(0),
             sign_outs: AtomicU64::new(0),
+            cache_lookups: std::array::from_fn(|_| AtomicU64::new(0)),
+            cache_invalidations: AtomicU64::new(0),
         }
     }
 }
@@ -252,6 +281,17 @@ impl Metrics {
         self.sign_outs.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A signed-in request's session was looked up in the session cache.
+    pub fn cache_lookup(&self, result: CacheLookup) {
+        self.cache_lookups[result as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Redis's invalidations dropped `entries` cached sessions.
+    pub fn cache_invalidations(&self, entries: u64) {
+        self.cache_invalidations
+            .fetch_add(entries, Ordering::Relaxed);
+    }
+
     /// Everything, in the Prometheus text exposition format (version 0.0.4).
     pub fn render(&self) -> String {
         render::render(self)
@@ -282,6 +322,21 @@ mod tests {
     }
 
     #[test]
+    fn session_cache_lookups_and_invalidations_are_counted() {
+        let m = Metrics::default();
+        m.cache_lookup(CacheLookup::Hit);
+        m.cache_lookup(CacheLookup::Hit);
+        m.cache_lookup(CacheLookup::Miss);
+        m.cache_invalidations(3);
+        m.cache_invalidations(1);
+        let text = m.render();
+        assert!(text.contains("s3proxy_session_cache_lookups_total{result=\"hit\"} 2\n"));
+        assert!(text.contains("s3proxy_session_cache_lookups_total{result=\"miss\"} 1\n"));
+        assert!(text.contains("s3proxy_session_cache_lookups_total{result=\"off\"} 0\n"));
+        assert!(text.contains("s3proxy_session_cache_invalidations_total 4\n"));
+    }
+
+    #[test]
     fn in_flight_and_body_bytes() {
         let m = Arc::new(Metrics::default());
         let a = m.request_started();
@@ -308,6 +363,12 @@ mod tests {
                 "s3proxy_sso_token_checks_total{{result=\"{result}\"}} 0\n"
             )));
         }
+        for result in ["hit", "miss", "off"] {
+            assert!(text.contains(&format!(
+                "s3proxy_session_cache_lookups_total{{result=\"{result}\"}} 0\n"
+            )));
+        }
+        assert!(text.contains("s3proxy_session_cache_invalidations_total 0\n"));
         for upstream in ["s3", "redis", "sso"] {
             for outcome in ["ok", "error"] {
                 assert!(text.contains(&format!(
@@ -330,6 +391,8 @@ mod tests {
             ("s3proxy_sso_token_checks_total", "counter"),
             ("s3proxy_access_denied_total", "counter"),
             ("s3proxy_sign_outs_total", "counter"),
+            ("s3proxy_session_cache_lookups_total", "counter"),
+            ("s3proxy_session_cache_invalidations_total", "counter"),
             ("process_resident_memory_bytes", "gauge"),
             ("process_cpu_seconds_total", "counter"),
             ("process_open_fds", "gauge"),

@@ -4,7 +4,9 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
 use crate::histogram::{Histogram, BOUNDS};
-use crate::{process, LoginStage, Method, Metrics, Outcome, TokenCheck, Upstream, FIRST_STATUS};
+use crate::{
+    process, CacheLookup, LoginStage, Method, Metrics, Outcome, TokenCheck, Upstream, FIRST_STATUS,
+};
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
@@ -165,6 +167,33 @@ pub(crate) fn render(m: &Metrics) -> String {
         out,
         "s3proxy_sign_outs_total {}",
         m.sign_outs.load(Ordering::Relaxed)
+    );
+
+    header(
+        &mut out,
+        "s3proxy_session_cache_lookups_total",
+        "counter",
+        "Sessions of signed-in requests, by where they were found: hit (this instance's cache, no Redis round trip), miss (read from Redis, then cached), off (cache off until Redis tracking is back: read from Redis).",
+    );
+    for result in CacheLookup::ALL {
+        let _ = writeln!(
+            out,
+            "s3proxy_session_cache_lookups_total{{result=\"{}\"}} {}",
+            result.label(),
+            m.cache_lookups[result as usize].load(Ordering::Relaxed)
+        );
+    }
+
+    header(
+        &mut out,
+        "s3proxy_session_cache_invalidations_total",
+        "counter",
+        "Cached sessions dropped because Redis said their keys changed, expired or were flushed.",
+    );
+    let _ = writeln!(
+        out,
+        "s3proxy_session_cache_invalidations_total {}",
+        m.cache_invalidations.load(Ordering::Relaxed)
     );
 
     let p = process::read();

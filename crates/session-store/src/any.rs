@@ -1,6 +1,6 @@
 //! A store chosen at run time.
 
-use crate::{LoginState, MemoryStore, RedisStore, Session, SessionStore, StoreError};
+use crate::{CacheLookup, LoginState, MemoryStore, RedisStore, Session, SessionStore, StoreError};
 
 /// Either store, picked from configuration (`memory://` or a Redis URL).
 #[derive(Clone)]
@@ -78,6 +78,20 @@ impl SessionStore for AnyStore {
         match self {
             AnyStore::Redis(s) => s.delete_session(session_id).await,
             AnyStore::Memory(s) => s.delete_session(session_id).await,
+        }
+    }
+
+    fn cached_session(&self, session_id: &str) -> CacheLookup {
+        match self {
+            AnyStore::Redis(s) => s.cached_session(session_id),
+            AnyStore::Memory(s) => s.cached_session(session_id),
+        }
+    }
+
+    fn report_invalidations(&self, report: Box<dyn Fn(u64) + Send + Sync>) {
+        match self {
+            AnyStore::Redis(s) => s.report_invalidations(report),
+            AnyStore::Memory(s) => s.report_invalidations(report),
         }
     }
 }

@@ -17,12 +17,26 @@ pub fn nonce_key(state: &str) -> String {
     format!("s3proxy__sso_nonce__{state}")
 }
 
+/// What every session key (token and marker) begins with.
+pub(crate) const SESSION_KEY_PREFIX: &str = "s3proxy__assets_session_id__";
+
 pub fn token_key(session_id: &str) -> String {
-    format!("s3proxy__assets_session_id__{session_id}__sso_token")
+    format!("{SESSION_KEY_PREFIX}{session_id}__sso_token")
 }
 
 pub fn checked_key(session_id: &str) -> String {
-    format!("s3proxy__assets_session_id__{session_id}__sso_token_checked")
+    format!("{SESSION_KEY_PREFIX}{session_id}__sso_token_checked")
+}
+
+/// The session a token or marker key belongs to (the inverse of [`token_key`] and
+/// [`checked_key`]); `None` for any other key. Unambiguous: a token key ends in
+/// `__sso_token`, a marker key in `_checked`.
+pub(crate) fn session_of_key(key: &[u8]) -> Option<&str> {
+    let rest = key.strip_prefix(SESSION_KEY_PREFIX.as_bytes())?;
+    let id = rest
+        .strip_suffix(b"__sso_token_checked")
+        .or_else(|| rest.strip_suffix(b"__sso_token"))?;
+    std::str::from_utf8(id).ok()
 }
 
 /// What the SSO says of the session's person (ours only: kept when access rules or
@@ -61,5 +75,17 @@ mod tests {
             id_token_key("X-y_z"),
             "s3proxy__assets_session_id__X-y_z__id_token"
         );
+    }
+
+    #[test]
+    fn a_session_key_names_its_session() {
+        for id in ["X-y_z", "a__sso_token", "b__sso_token_checked", "_", ""] {
+            assert_eq!(session_of_key(token_key(id).as_bytes()), Some(id));
+            assert_eq!(session_of_key(checked_key(id).as_bytes()), Some(id));
+        }
+        assert_eq!(session_of_key(state_key("ab").as_bytes()), None);
+        assert_eq!(session_of_key(pkce_key("ab").as_bytes()), None);
+        assert_eq!(session_of_key(b"s3proxy__assets_session_id__x"), None);
+        assert_eq!(session_of_key(b"other__sso_token"), None);
     }
 }

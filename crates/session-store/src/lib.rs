@@ -42,6 +42,7 @@
 //! ```
 
 mod any;
+mod cache;
 mod keys;
 mod memory;
 mod redis_store;
@@ -50,6 +51,7 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use any::AnyStore;
+pub use cache::CONNECTION_NAME as TRACKING_CONNECTION_NAME;
 pub use keys::{
     checked_key, id_token_key, nonce_key, pkce_key, profile_key, state_key, token_key,
     CHECKED_VALUE,
@@ -150,6 +152,21 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// What this instance's session cache says of a session, from memory alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheLookup {
+    /// Held, and Redis has not said it changed: no round trip needed.
+    Hit(Session),
+    /// Not held (or expired): read it with [`SessionStore::load_session`], which caches it.
+    Miss,
+    /// The cache is configured but off now (tracking lost, not yet re-established):
+    /// every read goes to Redis.
+    Off,
+    /// This store keeps no cache (in memory, turned off, or a server that refuses
+    /// client-side caching).
+    Uncached,
+}
+
 /// The operations of the login flow on the session store.
 pub trait SessionStore: Send + Sync {
     /// Remembers a sign-in (the URL it started from, its PKCE verifier) under its state,
@@ -214,4 +231,14 @@ pub trait SessionStore: Send + Sync {
         &self,
         session_id: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The session from this instance's cache, without a round trip (invalidations that
+    /// have reached the instance are applied first). Without a cache: `Uncached`.
+    fn cached_session(&self, _session_id: &str) -> CacheLookup {
+        CacheLookup::Uncached
+    }
+
+    /// Has `report` called with the number of cached sessions each invalidation from
+    /// Redis drops (for a metric). Without a cache it is never called.
+    fn report_invalidations(&self, _report: Box<dyn Fn(u64) + Send + Sync>) {}
 }

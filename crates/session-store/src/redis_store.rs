@@ -7,6 +7,11 @@
 //! `UNWATCH`+`PING` round trip, which doubled Redis's work and the session check's
 //! latency. A connection that fails or times out is forgotten, and the next operation
 //! gets a fresh one from the pool, so a restarted Redis is picked up by itself.
+//!
+//! With the session cache on (`cache_entries` above zero), session reads go through
+//! [`crate::cache`] instead: from memory when it holds the session, else on its own
+//! tracking connection. Every other operation stays on the shared connection; the
+//! instance's own session writes drop the session's entry, and any error drops them all.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,14 +19,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use deadpool_redis::redis::aio::MultiplexedConnection;
-use deadpool_redis::redis::{self, AsyncConnectionConfig};
+use deadpool_redis::redis::{self, AsyncConnectionConfig, ConnectionAddr, IntoConnectionInfo};
 use deadpool_redis::{Manager, Pool, Runtime};
 
+use crate::cache::link::{Endpoint, Target};
+use crate::cache::SessionCache;
 use crate::keys::{
     checked_key, id_token_key, nonce_key, pkce_key, profile_key, state_key, token_key,
     CHECKED_VALUE,
 };
-use crate::{LoginState, Session, SessionStore, StoreError, StoreTtls};
+use crate::{CacheLookup, LoginState, Session, SessionStore, StoreError, StoreTtls};
 
 /// How to reach Redis.
 #[derive(Clone)]
@@ -38,6 +45,9 @@ pub struct RedisSettings {
     /// For `rediss://`: DER certificates of the authorities to trust; `None`: the
     /// system's (as rustls-native-certs finds them).
     pub tls_roots: Option<Vec<Vec<u8>>>,
+    /// Most sessions the instance's session cache holds (client-side caching with
+    /// invalidation from Redis); 0: no cache, every session read is a round trip.
+    pub cache_entries: usize,
 }
 
 impl RedisSettings {
@@ -48,6 +58,7 @@ impl RedisSettings {
             pool_size: 16,
             ttls: StoreTtls::default(),
             tls_roots: None,
+            cache_entries: 100_000,
         }
     }
 }
@@ -60,6 +71,7 @@ impl std::fmt::Debug for RedisSettings {
             .field("pool_size", &self.pool_size)
             .field("ttls", &self.ttls)
             .field("tls_roots", &self.tls_roots.as_ref().map(Vec::len))
+            .field("cache_entries", &self.cache_entries)
             .finish()
     }
 }
@@ -71,6 +83,7 @@ pub struct RedisStore {
     shared: Arc<Shared>,
     ttls: StoreTtls,
     timeout: Duration,
+    cache: Option<Arc<SessionCache>>,
 }
 
 /// The connection all operations use, numbered so that an operation whose connection
@@ -139,11 +152,21 @@ impl RedisStore {
             .recycle_timeout(Some(settings.timeout))
             .build()
             .map_err(|e| StoreError::InvalidUrl(e.to_string()))?;
+        let cache = match settings.cache_entries {
+            0 => None,
+            entries => tracking_endpoint(&settings)
+                .map(|endpoint| SessionCache::new(endpoint, entries, settings.timeout)),
+        };
+        if let Some(cache) = &cache {
+            // Connects now when there is a runtime, else on first use.
+            cache.start();
+        }
         Ok(RedisStore {
             pool,
             shared: Arc::new(Shared::default()),
             ttls: settings.ttls,
             timeout: settings.timeout,
+            cache,
         })
     }
 
@@ -169,7 +192,24 @@ impl RedisStore {
         {
             self.shared.forget(number);
         }
+        if let Err(e) = &result {
+            self.drop_cache(e);
+        }
         result
+    }
+
+    /// Any error of Redis drops every cached session, until tracking is on again.
+    fn drop_cache(&self, e: &StoreError) {
+        if let Some(cache) = &self.cache {
+            cache.drop_all(&format!("a Redis operation failed: {e}"));
+        }
+    }
+
+    /// This instance changed a session's keys: its cache entry goes.
+    fn forget_session(&self, session_id: &str) {
+        if let Some(cache) = &self.cache {
+            cache.forget(session_id);
+        }
     }
 
     /// The shared connection, opened (through the pool, with its timeouts) when there is none.
@@ -184,6 +224,67 @@ impl RedisStore {
             .shared
             .install(deadpool_redis::Connection::take(pooled)))
     }
+}
+
+/// Where the session cache's tracking connection goes: the URL's server, credentials and
+/// database, over TLS with the same roots as the shared connection. `None` (no cache,
+/// said once in the log) for what it cannot do the same way.
+fn tracking_endpoint(settings: &RedisSettings) -> Option<Endpoint> {
+    let info = settings.url.as_str().into_connection_info().ok()?;
+    let target = match info.addr() {
+        ConnectionAddr::Tcp(host, port) => Target::Tcp {
+            host: host.clone(),
+            port: *port,
+        },
+        ConnectionAddr::TcpTls {
+            host,
+            port,
+            insecure: false,
+            ..
+        } => Target::Tls {
+            host: host.clone(),
+            port: *port,
+            config: tls_config(settings.tls_roots.as_deref()),
+        },
+        ConnectionAddr::TcpTls { insecure: true, .. } => {
+            log::warn!("no session cache: the Redis URL turns certificate checks off");
+            return None;
+        }
+        ConnectionAddr::Unix(path) => Target::Unix(path.clone()),
+        _ => {
+            log::warn!("no session cache: a Redis address of a kind it does not know");
+            return None;
+        }
+    };
+    let redis = info.redis_settings();
+    Some(Endpoint {
+        target,
+        username: redis.username().map(str::to_owned),
+        password: redis.password().map(str::to_owned),
+        db: redis.db(),
+    })
+}
+
+/// rustls trusting `roots` (DER), or the system's when `None`, as the Redis client does.
+fn tls_config(roots: Option<&[Vec<u8>]>) -> Arc<rustls::ClientConfig> {
+    let mut store = rustls::RootCertStore::empty();
+    match roots {
+        Some(ders) => {
+            for der in ders {
+                let _ = store.add(rustls::pki_types::CertificateDer::from(der.clone()));
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = store.add(cert);
+            }
+        }
+    }
+    Arc::new(
+        rustls::ClientConfig::builder()
+            .with_root_certificates(store)
+            .with_no_client_auth(),
+    )
 }
 
 /// DER certificates as one PEM bundle, the form the Redis client takes them in.
@@ -322,10 +423,20 @@ impl SessionStore for RedisStore {
             ))
             .ignore();
         }
-        self.run(pipe).await
+        let result = self.run(pipe).await;
+        self.forget_session(session_id);
+        result
     }
 
     async fn load_session(&self, session_id: &str) -> Result<Option<Session>, StoreError> {
+        if let Some(cache) = &self.cache {
+            if let Some(result) = cache.read(session_id).await {
+                if let Err(e) = &result {
+                    self.drop_cache(e);
+                }
+                return result;
+            }
+        }
         let mut cmd = redis::cmd("MGET");
         cmd.arg(token_key(session_id)).arg(checked_key(session_id));
         let (token, checked): (Option<String>, Option<String>) = self.run(cmd).await?;
@@ -339,12 +450,28 @@ impl SessionStore for RedisStore {
         if self.ttls.checked.is_zero() {
             return Ok(());
         }
-        self.run(set_ex(
-            checked_key(session_id),
-            CHECKED_VALUE,
-            self.ttls.checked,
-        ))
-        .await
+        let result = self
+            .run(set_ex(
+                checked_key(session_id),
+                CHECKED_VALUE,
+                self.ttls.checked,
+            ))
+            .await;
+        self.forget_session(session_id);
+        result
+    }
+
+    fn cached_session(&self, session_id: &str) -> CacheLookup {
+        match &self.cache {
+            Some(cache) => cache.lookup(session_id),
+            None => CacheLookup::Uncached,
+        }
+    }
+
+    fn report_invalidations(&self, report: Box<dyn Fn(u64) + Send + Sync>) {
+        if let Some(cache) = &self.cache {
+            cache.report_invalidations(report);
+        }
     }
 
     async fn save_profile(
@@ -397,6 +524,9 @@ impl SessionStore for RedisStore {
             .arg(checked_key(session_id))
             .arg(profile_key(session_id))
             .arg(id_token_key(session_id));
-        self.run(cmd).await.map(|_: i64| ())
+        let result = self.run(cmd).await.map(|_: i64| ());
+        // This instance's own sign-out: gone from its cache at once, whatever Redis says.
+        self.forget_session(session_id);
+        result
     }
 }

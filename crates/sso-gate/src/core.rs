@@ -9,11 +9,11 @@ use bytes::Bytes;
 use http::request::Parts;
 use http::{Response, StatusCode};
 use http_input::{decode_path, session_id, CALLBACK_PATH};
-use session_store::{Session, SessionStore, StoreError};
+use session_store::{CacheLookup, Session, SessionStore, StoreError};
 use sso_client::{Outcome, Profile, SsoClient};
 
 use crate::failure::{failed, SSO, STORE};
-use crate::observer::{Observer, TokenCheck, Upstream};
+use crate::observer::{Observer, SessionLookup, TokenCheck, Upstream};
 use crate::pages::{access_denied, empty};
 use crate::person::Person;
 use crate::profile;
@@ -96,6 +96,20 @@ impl<S: SessionStore> Core<S> {
         session_id: &str,
     ) -> Result<Option<(Session, Option<Profile>)>, StoreError> {
         if !self.keeps_profiles() {
+            // From the store's own cache when it holds the session: no round trip, so
+            // not timed as one.
+            let lookup = match self.store.cached_session(session_id) {
+                CacheLookup::Hit(session) => {
+                    self.observer.session_lookup(SessionLookup::Hit);
+                    return Ok(Some((session, None)));
+                }
+                CacheLookup::Miss => Some(SessionLookup::Miss),
+                CacheLookup::Off => Some(SessionLookup::Off),
+                CacheLookup::Uncached => None,
+            };
+            if let Some(lookup) = lookup {
+                self.observer.session_lookup(lookup);
+            }
             let session = self.store_call(self.store.load_session(session_id)).await?;
             return Ok(session.map(|session| (session, None)));
         }

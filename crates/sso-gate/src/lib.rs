@@ -82,7 +82,7 @@ pub use http_input::{SameSite, CALLBACK_PATH, SESSION_COOKIE};
 /// The reserved path that ends a session (`GET /__sign_out`).
 pub const SIGN_OUT_PATH: &str = "/__sign_out";
 pub use layer::{Gate, GateLayer};
-pub use observer::{LoginStage, NoObserver, Observer, TokenCheck, Upstream};
+pub use observer::{LoginStage, NoObserver, Observer, SessionLookup, TokenCheck, Upstream};
 pub use pages::{failure_page, set_page_headers, wants_page};
 pub use person::Person;
 pub use rules::{AccessRules, Allowed, RulesError};

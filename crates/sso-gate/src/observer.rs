@@ -23,6 +23,17 @@ pub enum TokenCheck {
     Failed,
 }
 
+/// Where a signed-in request's session was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionLookup {
+    /// In the store's own cache: no round trip.
+    Hit,
+    /// Not cached: read from the store (and cached).
+    Miss,
+    /// The store's cache is off for now: read from the store.
+    Off,
+}
+
 /// A service the gate calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upstream {
@@ -36,6 +47,8 @@ pub enum Upstream {
 pub trait Observer: Send + Sync + 'static {
     fn login(&self, _stage: LoginStage) {}
     fn token_check(&self, _result: TokenCheck) {}
+    /// A session was looked up in the store's cache (stores without one report nothing).
+    fn session_lookup(&self, _lookup: SessionLookup) {}
     /// The access rules refused a signed-in person.
     fn access_denied(&self) {}
     /// A session was ended at `/__sign_out` (or there was none to end).

@@ -7,15 +7,21 @@ use launcher::{Lifetime, Output, Process, Ready, RedisArgs, TlsFiles};
 use crate::ports::{free_port, ready};
 use crate::TestCa;
 
+/// The name the session store gives its tracking connection (`CLIENT SETNAME`).
+const TRACKING_CONNECTION_NAME: &str = "s3proxy-session-cache";
+
 const INSTALL_HINT: &str = "redis-server is needed by these tests and was not found on PATH: \
      install it with `apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis`";
 
-/// How the server is reached: a password (`--requirepass`), TLS only.
+/// How the server is reached: a password (`--requirepass`), TLS only; and commands it
+/// lacks.
 #[derive(Clone, Default)]
 pub struct RedisOptions {
     pub password: Option<String>,
     /// TLS with this CA's server certificate, and no plain port.
     pub tls: Option<std::sync::Arc<TestCa>>,
+    /// Commands renamed away, e.g. `CLIENT`: a server that refuses client-side caching.
+    pub disabled_commands: Vec<String>,
 }
 
 pub struct RedisServer {
@@ -52,6 +58,7 @@ impl RedisServer {
                 key: ca.server_key_file(),
                 ca: ca.ca_file(),
             }),
+            disabled_commands: self.options.disabled_commands.clone(),
         };
         // Ready when it accepts connections: a `PING` would show in the command
         // statistics that some tests read.
@@ -129,12 +136,40 @@ impl RedisServer {
     }
 
     /// Ids of the connections of other clients (not the one asking): the code under
-    /// test's, since the helpers here close theirs after each call.
+    /// test's, since the helpers here close theirs after each call. The session cache's
+    /// tracking connections are left out ([`RedisServer::tracking_client_ids`]).
     pub async fn client_ids(&self) -> Vec<u64> {
+        self.clients()
+            .await
+            .into_iter()
+            .filter(|(_, name)| name != TRACKING_CONNECTION_NAME)
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// Ids of the session cache's tracking connections (by their name).
+    pub async fn tracking_client_ids(&self) -> Vec<u64> {
+        self.clients()
+            .await
+            .into_iter()
+            .filter(|(_, name)| name == TRACKING_CONNECTION_NAME)
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// Every other client's id and name.
+    async fn clients(&self) -> Vec<(u64, String)> {
         let list: String = self.query(&["CLIENT", "LIST"]).await;
         list.lines()
             .filter(|l| !l.contains("cmd=client|list"))
-            .filter_map(|l| l.strip_prefix("id=")?.split(' ').next()?.parse().ok())
+            .filter_map(|l| {
+                let field = |name: &str| {
+                    l.split(' ')
+                        .find_map(|f| f.strip_prefix(name)?.strip_prefix('='))
+                        .map(str::to_owned)
+                };
+                Some((field("id")?.parse().ok()?, field("name")?))
+            })
             .collect()
     }
 

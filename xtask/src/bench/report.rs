@@ -8,14 +8,20 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub enum Target {
     /// The proxy's median at least this fraction of the direct median.
     MinRatio(f64),
+    /// The proxy's median at most this multiple of the direct median.
+    MaxRatio(f64),
+    /// The proxy's median at most this multiple of nginx as a reverse proxy's.
+    MaxVsNginxProxy(f64),
     /// The proxy's median at most this.
     Max(f64),
 }
 
 impl Target {
-    fn met(self, proxy: f64, ratio: Option<f64>) -> bool {
+    fn met(self, proxy: f64, ratio: Option<f64>, vs_nginx_proxy: Option<f64>) -> bool {
         match self {
             Target::MinRatio(min) => ratio.is_some_and(|r| r >= min),
+            Target::MaxRatio(max) => ratio.is_some_and(|r| r <= max),
+            Target::MaxVsNginxProxy(max) => vs_nginx_proxy.is_some_and(|r| r <= max),
             Target::Max(max) => proxy <= max,
         }
     }
@@ -23,6 +29,8 @@ impl Target {
     fn describe(self) -> String {
         match self {
             Target::MinRatio(min) => format!("≥ {min:.2}× direct"),
+            Target::MaxRatio(max) => format!("≤ {max:.2}× direct"),
+            Target::MaxVsNginxProxy(max) => format!("≤ {max:.2}× nginx proxy"),
             Target::Max(max) => format!("≤ {}", number(max)),
         }
     }
@@ -30,6 +38,8 @@ impl Target {
     fn json(self) -> String {
         let (kind, value) = match self {
             Target::MinRatio(v) => ("min_ratio", v),
+            Target::MaxRatio(v) => ("max_ratio", v),
+            Target::MaxVsNginxProxy(v) => ("max_vs_nginx_proxy", v),
             Target::Max(v) => ("max", v),
         };
         format!(
@@ -148,7 +158,11 @@ impl Metric {
             return None;
         }
         let proxy = self.proxy_median()?;
-        Some(self.targets.iter().all(|t| t.met(proxy, self.ratio())))
+        Some(
+            self.targets
+                .iter()
+                .all(|t| t.met(proxy, self.ratio(), self.vs_nginx_proxy())),
+        )
     }
 }
 
@@ -243,8 +257,11 @@ fn number(value: f64) -> String {
         format!("{value:.0}")
     } else if magnitude >= 10.0 {
         format!("{value:.1}")
-    } else {
+    } else if magnitude >= 0.01 || magnitude == 0.0 {
         format!("{value:.2}")
+    } else {
+        // Near zero, but not zero (e.g. Redis commands per request with the cache on).
+        format!("{value:.4}")
     }
 }
 
@@ -409,6 +426,30 @@ mod tests {
         assert!(json.contains("\"nginx_proxy\": [34000]"), "{json}");
         assert!(json.contains("\"a \\\"note\\\"\""), "{json}");
         assert!(json.contains("\"met\": false"), "{json}");
+    }
+
+    #[test]
+    fn targets_against_direct_and_nginx_proxy() {
+        let mut p99 = Metric::new("1 KiB", "small.p99", "p99 ms").target(Target::MaxRatio(2.0));
+        p99.direct = vec![4.0];
+        p99.proxy = vec![7.9];
+        assert_eq!(p99.met(), Some(true));
+        p99.proxy = vec![8.1];
+        assert_eq!(p99.met(), Some(false));
+        let mut cpu = Metric::new("1 KiB", "small.cpu", "CPU µs/req")
+            .target(Target::MaxVsNginxProxy(2.0))
+            .not_comparable();
+        cpu.direct = vec![9.0];
+        cpu.nginx_proxy = vec![15.0];
+        cpu.proxy = vec![29.0];
+        assert_eq!(cpu.met(), Some(true));
+        cpu.proxy = vec![31.0];
+        assert_eq!(cpu.met(), Some(false));
+        let table = table(&[p99, cpu]);
+        assert!(table.contains("≤ 2.00× direct"), "{table}");
+        assert!(table.contains("≤ 2.00× nginx proxy"), "{table}");
+        assert_eq!(number(0.00012), "0.0001");
+        assert_eq!(number(0.0), "0.00");
     }
 
     #[test]

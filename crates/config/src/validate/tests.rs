@@ -330,6 +330,19 @@ fn connection_cap_and_forwarded_hops() {
 }
 
 #[test]
+fn session_cache_entries_has_a_default_an_off_and_bounds() {
+    assert_eq!(with(&[]).unwrap().session_cache_entries, 100_000);
+    let c = with(&[("SESSION_CACHE_ENTRIES", "0")]).unwrap();
+    assert_eq!(c.session_cache_entries, 0, "0 turns the cache off");
+    let c = with(&[("SESSION_CACHE_ENTRIES", " 2500 ")]).unwrap();
+    assert_eq!(c.session_cache_entries, 2500);
+    for bad in ["-1", "many", "1e5", "10000001"] {
+        let err = with(&[("SESSION_CACHE_ENTRIES", bad)]).unwrap_err();
+        assert_eq!(variables(&err), vec!["SESSION_CACHE_ENTRIES"], "{bad}");
+    }
+}
+
+#[test]
 fn content_security_policy_is_a_header_value() {
     assert_eq!(with(&[]).unwrap().content_security_policy, None);
     assert_eq!(
