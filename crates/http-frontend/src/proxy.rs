@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use http::request::Parts;
-use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
+use http::{header, HeaderMap, HeaderValue, Response};
 use http_input::IfRange;
 use s3_streamer::{FetchError, Method, ObjectRequest};
 use session_store::SessionStore;
@@ -65,7 +65,9 @@ impl<S: SessionStore> App<S> {
     }
 
     fn fetch_failed(&self, error: FetchError, key: &str) -> HttpResponse {
-        let mut response = empty(error.status());
+        // 500 for S3's failures, 503 while no credentials can be had.
+        let status = error.status();
+        let mut response = empty(status);
         match error {
             FetchError::NotModified { headers } => {
                 *response.headers_mut() = headers;
@@ -76,9 +78,9 @@ impl<S: SessionStore> App<S> {
                     response.headers_mut().insert(header::CONTENT_RANGE, v);
                 }
             }
-            FetchError::Failed(cause) => {
+            FetchError::Failed(cause) | FetchError::NoCredentials(cause) => {
                 return failed(
-                    StatusCode::INTERNAL_SERVER_ERROR,
+                    status,
                     Dependency::S3,
                     format!(
                         "S3 request for {:?} failed: {cause}",

@@ -46,7 +46,10 @@ impl<S: SessionStore> App<S> {
     ) -> Result<ObjectResponse, FetchError> {
         let started = Instant::now();
         let result = self.s3().fetch(request).await;
-        let ok = !matches!(result, Err(FetchError::Failed(_)));
+        let ok = !matches!(
+            result,
+            Err(FetchError::Failed(_) | FetchError::NoCredentials(_))
+        );
         self.timed(Upstream::S3, ok, started);
         result
     }
