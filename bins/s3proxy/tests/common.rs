@@ -1,6 +1,7 @@
 //! Shared by the integration test files.
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use test_kit::{Browser, Proxy, Stack, StackBuilder};
@@ -250,4 +251,42 @@ impl PausedBatch {
             );
         }
     }
+}
+
+/// One more proxy on `stack` that can find AWS credentials only in `source` (variables
+/// such as `AWS_CONTAINER_CREDENTIALS_FULL_URI`): no static keys, `home` as its home
+/// with empty AWS config and credentials files, and instance metadata disabled unless
+/// `source` names its endpoint.
+pub async fn proxy_with_credentials_from(
+    stack: &Stack,
+    home: &Path,
+    source: &[(&str, &str)],
+) -> Proxy {
+    let home_var = home.display().to_string();
+    // Empty files: no profile, and no warning that a named file is missing.
+    let config = home.join("empty-aws-config");
+    let credentials = home.join("empty-aws-credentials");
+    for file in [&config, &credentials] {
+        std::fs::write(file, "").expect("write an empty AWS file");
+    }
+    let config = config.display().to_string();
+    let credentials = credentials.display().to_string();
+    let mut vars: Vec<(&str, Option<&str>)> = vec![
+        ("AWS_ACCESS_KEY_ID", None),
+        ("AWS_SECRET_ACCESS_KEY", None),
+        ("AWS_SESSION_TOKEN", None),
+        ("AWS_PROFILE", None),
+        ("HOME", Some(&home_var)),
+        ("AWS_CONFIG_FILE", Some(&config)),
+        ("AWS_SHARED_CREDENTIALS_FILE", Some(&credentials)),
+    ];
+    if !source
+        .iter()
+        .any(|(name, _)| *name == "AWS_EC2_METADATA_SERVICE_ENDPOINT")
+    {
+        // Nothing may look for an instance role off this machine.
+        vars.push(("AWS_EC2_METADATA_DISABLED", Some("true")));
+    }
+    vars.extend(source.iter().map(|(name, value)| (*name, Some(*value))));
+    stack.spawn_proxy(&vars).await
 }

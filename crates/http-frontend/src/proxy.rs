@@ -5,7 +5,7 @@ use crate::objects::Objects;
 use crate::report::{failed, S3};
 use crate::responses::{empty, HttpResponse};
 use http::request::Parts;
-use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
+use http::{header, HeaderMap, HeaderValue, Response};
 use http_input::IfRange;
 use s3_streamer::{FetchError, Method, ObjectRequest, ObjectResponse};
 
@@ -87,7 +87,9 @@ impl Objects {
     }
 
     fn fetch_failed(&self, error: FetchError, key: &str) -> HttpResponse {
-        let mut response = empty(error.status());
+        // 500 for S3's failures, 503 while no credentials can be had.
+        let status = error.status();
+        let mut response = empty(status);
         match error {
             FetchError::NotModified { headers } => {
                 *response.headers_mut() = headers;
@@ -98,9 +100,9 @@ impl Objects {
                     response.headers_mut().insert(header::CONTENT_RANGE, v);
                 }
             }
-            FetchError::Failed(cause) => {
+            FetchError::Failed(cause) | FetchError::NoCredentials(cause) => {
                 return failed(
-                    StatusCode::INTERNAL_SERVER_ERROR,
+                    status,
                     S3,
                     format!(
                         "S3 request for {:?} failed: {cause}",

@@ -20,6 +20,11 @@ pub enum FetchError {
     /// for the log, never for the client.
     #[error("{0}")]
     Failed(String),
+    /// S3 could not be asked: no usable AWS credentials (the credential source failed
+    /// or gave no answer in time, or failed moments ago). Passing: a 503. The message is
+    /// for the log.
+    #[error("{0}")]
+    NoCredentials(String),
 }
 
 impl FetchError {
@@ -30,6 +35,7 @@ impl FetchError {
             FetchError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             FetchError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             FetchError::Failed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            FetchError::NoCredentials(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }

@@ -11,8 +11,9 @@
 //!
 //! The official AWS crates do what they are good at, and no more: `aws-config` finds
 //! credentials (static keys, or the default chain: environment, profile, web identity,
-//! ECS task role, IMDSv2), cached here and refreshed before they expire by one request
-//! at a time; the SDK's endpoint rules resolve the bucket's URL once (virtual-hosted on
+//! ECS task role, IMDSv2), cached here and refreshed before they expire, one bounded
+//! load at a time whose failure is shared and backed off (a 503,
+//! [`FetchError::NoCredentials`]); the SDK's endpoint rules resolve the bucket's URL once (virtual-hosted on
 //! AWS, path style for a custom endpoint such as MinIO); `aws-sigv4` signs each request.
 //! The request itself goes out on this crate's own pooled hyper client — the SDK's
 //! per-request orchestrator cost more CPU than the rest of a proxied request.

@@ -7,7 +7,7 @@ use http_body_util::Empty;
 
 use crate::answer::{failure, pass_through};
 use crate::body::ObjectBody;
-use crate::credentials::Signing;
+use crate::credentials::{Signing, Timing};
 use crate::error::FetchError;
 use crate::location::Location;
 use crate::request::{Method, ObjectRequest, ObjectResponse};
@@ -27,7 +27,8 @@ pub struct S3Streamer {
 
 impl S3Streamer {
     /// Resolves the bucket's endpoint and sets up credentials (the default chain is
-    /// asked on the first request) and connection pools.
+    /// asked on the first request, each load bounded by half the response timeout, at
+    /// most 5 s) and connection pools.
     pub async fn new(settings: S3Settings) -> Result<S3Streamer, FetchError> {
         let location = Location::resolve(
             &settings.region,
@@ -38,14 +39,8 @@ impl S3Streamer {
         let signing = match &settings.static_keys {
             Some(keys) => Signing::static_keys(&keys.access_key_id, &keys.secret_access_key),
             None => {
-                let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .region(aws_config::Region::new(settings.region.clone()))
-                    .load()
-                    .await;
-                let provider = config.credentials_provider().ok_or_else(|| {
-                    FetchError::Failed("the AWS credential chain is not available".into())
-                })?;
-                Signing::chain(provider)
+                let timing = Timing::for_response_timeout(settings.response_timeout);
+                Signing::default_chain(&settings.region, settings.connect_timeout, timing).await?
             }
         };
         let transport = Transport::new(

@@ -3,7 +3,10 @@
 //! binary itself, each on a free loopback port, each stopped when dropped. The two
 //! processes (`redis-server`, the proxy) are started by the `launcher` crate, as
 //! `cargo xtask up` and the benchmark start theirs; the S3 server and the SSO mock run in
-//! the test's own process, so a test can stop, restart and reconfigure them.
+//! the test's own process, so a test can stop, restart and reconfigure them. So do the
+//! stand-ins for the AWS credential sources (an ECS credentials endpoint, STS for web
+//! identity, IMDSv2), which issue short-lived credentials dev-s3 checks, and can be made
+//! to hang, fail and recover ([`Behaviour`]).
 //!
 //! A part that cannot run here (no `redis-server` on PATH, say) fails the test with a
 //! message saying how to install it: nothing is skipped silently.
@@ -20,7 +23,9 @@
 //! ```
 
 mod browser;
+mod credential_endpoint;
 mod ecs_credentials;
+mod imds;
 mod objects;
 mod ports;
 mod proxy;
@@ -30,12 +35,15 @@ mod redis_server;
 mod sign_in_steps;
 mod stack;
 mod stale_connections;
+mod sts;
 mod test_ca;
 mod tls_front;
 
 pub use browser::{Browser, Page};
+pub use credential_endpoint::{Behaviour, CredentialEndpoint, Issued};
 pub use dev_s3::StoredHeaders;
 pub use ecs_credentials::EcsCredentials;
+pub use imds::{Imds, ImdsRequest, ImdsToken, INSTANCE_ROLE};
 pub use objects::{put_object, put_object_with};
 pub use ports::free_port;
 pub use proxy::Proxy;
@@ -47,5 +55,6 @@ pub use stack::{
     start_s3, Stack, StackBuilder, BUCKET, HEALTHCHECK_KEY, S3_ACCESS_KEY, S3_SECRET_KEY,
 };
 pub use stale_connections::StaleConnections;
+pub use sts::{StsWebIdentity, WEB_IDENTITY_ROLE_ARN};
 pub use test_ca::TestCa;
 pub use tls_front::TlsFront;
