@@ -74,7 +74,7 @@ impl Objects {
         let started = Instant::now();
         let result = self.shared.s3.fetch(request).await;
         let outcome = match result {
-            Err(FetchError::Failed(_)) => Outcome::Error,
+            Err(FetchError::Failed(_) | FetchError::NoCredentials(_)) => Outcome::Error,
             _ => Outcome::Ok,
         };
         self.shared
