@@ -5,6 +5,8 @@ use std::time::Duration;
 use crate::raw::RawEnv;
 use crate::{AwsKeys, Config, RedisTarget, SameSite, SentryConfig};
 
+mod traces;
+
 /// One invalid or missing variable. `message` never contains the variable's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -193,8 +195,9 @@ fn with_trailing_slash(mut url: String) -> String {
     url
 }
 
-pub(crate) fn validate(raw: RawEnv) -> Result<Config, ConfigError> {
+pub(crate) fn validate(mut raw: RawEnv) -> Result<Config, ConfigError> {
     let mut c = Checker::default();
+    let mut trace_vars = traces::TraceVars::take(&mut raw);
 
     let port = match non_empty(raw.port) {
         None => {
@@ -359,6 +362,9 @@ pub(crate) fn validate(raw: RawEnv) -> Result<Config, ConfigError> {
         },
     );
 
+    let xray = traces::xray(&mut c, &mut trace_vars);
+    let otlp = traces::otlp(&mut c, trace_vars);
+
     if !c.problems.is_empty() {
         return Err(ConfigError {
             problems: c.problems,
@@ -392,6 +398,8 @@ pub(crate) fn validate(raw: RawEnv) -> Result<Config, ConfigError> {
         metrics_port,
         sso_pkce,
         sentry,
+        xray,
+        otlp,
     })
 }
 
