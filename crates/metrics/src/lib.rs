@@ -13,6 +13,7 @@
 //! | `s3proxy_upstream_request_duration_seconds` | histogram | `upstream` (`s3`, `redis`, `sso`), `outcome` (`ok`, `error`) |
 //! | `s3proxy_sso_logins_total` | counter | `stage` (`started`, `completed`, `failed`) |
 //! | `s3proxy_sso_token_checks_total` | counter | `result` (`accepted`, `rejected`, `failed`) |
+//! | `s3proxy_xray_segments_dropped_total` | counter, only with X-Ray on | |
 //! | `process_resident_memory_bytes`, `process_cpu_seconds_total`, `process_open_fds` | gauge, counter, gauge | |
 //!
 //! Why not a registry crate: the ones that render this format take a lock on every
@@ -40,7 +41,7 @@ mod process;
 mod render;
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use histogram::Histogram;
@@ -167,6 +168,8 @@ pub struct Metrics {
     upstream: [[Histogram; 2]; 3],
     logins: [AtomicU64; 3],
     token_checks: [AtomicU64; 3],
+    /// Counted by the X-Ray sender, which knows nothing of this crate.
+    xray_dropped: OnceLock<Arc<AtomicU64>>,
 }
 
 impl Default for Metrics {
@@ -179,6 +182,7 @@ impl Default for Metrics {
             upstream: std::array::from_fn(|_| std::array::from_fn(|_| Histogram::default())),
             logins: std::array::from_fn(|_| AtomicU64::new(0)),
             token_checks: std::array::from_fn(|_| AtomicU64::new(0)),
+            xray_dropped: OnceLock::new(),
         }
     }
 }
@@ -236,6 +240,12 @@ impl Metrics {
 
     pub fn token_check(&self, result: TokenCheck) {
         self.token_checks[result as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Renders `counter` as `s3proxy_xray_segments_dropped_total` from now on (set
+    /// once, at start-up, when X-Ray is on).
+    pub fn report_xray_dropped(&self, counter: Arc<AtomicU64>) {
+        let _ = self.xray_dropped.set(counter);
     }
 
     /// Everything, in the Prometheus text exposition format (version 0.0.4).
@@ -301,6 +311,18 @@ mod tests {
                 )));
             }
         }
+    }
+
+    #[test]
+    fn the_xray_counter_shows_only_once_given() {
+        let m = Metrics::default();
+        assert!(!m.render().contains("s3proxy_xray_segments_dropped_total"));
+        let counter = Arc::new(AtomicU64::new(0));
+        m.report_xray_dropped(counter.clone());
+        counter.fetch_add(3, Ordering::Relaxed);
+        let text = m.render();
+        assert!(text.contains("# TYPE s3proxy_xray_segments_dropped_total counter\n"));
+        assert!(text.contains("\ns3proxy_xray_segments_dropped_total 3\n"));
     }
 
     #[test]
