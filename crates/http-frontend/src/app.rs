@@ -17,6 +17,7 @@ use crate::report::{self, failed, Dependency, Failure, RequestTransaction};
 use crate::responses::{closing, empty, explained, method_not_allowed, HttpResponse};
 use crate::settings::FrontendSettings;
 use crate::token_checks::{CheckOutcome, TokenChecks};
+use crate::traces;
 use crate::tracking::AccessLog;
 use http_input::{client_address, decode_path, guard, session_id, CALLBACK_PATH};
 
@@ -106,7 +107,13 @@ impl<S: SessionStore> App<S> {
             .settings
             .sentry_tracing
             .then(|| RequestTransaction::start(&parts));
-        let mut response = self.route(&parts, conn).await;
+        let client = || client_address(&parts.headers, self.inner.settings.forwarded_hops, peer);
+        let tracer = self.inner.settings.tracer.as_ref();
+        let trace = tracer.map(|t| traces::begin(t, &parts, client()));
+        let mut response = match &trace {
+            Some(trace) => trace.scope(self.route(&parts, conn)).await,
+            None => self.route(&parts, conn).await,
+        };
         let status = response.status();
         if status.is_server_error() {
             let failure = response.extensions_mut().remove::<Failure>();
@@ -121,13 +128,16 @@ impl<S: SessionStore> App<S> {
         if let Some(transaction) = transaction {
             transaction.finish(&response);
         }
+        if let Some(trace) = trace {
+            traces::finish(trace, &mut response);
+        }
         if self.inner.draining.load(Ordering::Relaxed) {
             response
                 .headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         let log = AccessLog::enabled().then(|| AccessLog {
-            client: client_address(&parts.headers, self.inner.settings.forwarded_hops, peer),
+            client: client(),
             method: parts.method.clone(),
             uri: parts.uri.clone(),
             status: status.as_u16(),

@@ -54,6 +54,7 @@ mod responses;
 mod server;
 mod settings;
 mod token_checks;
+mod traces;
 mod tracking;
 mod upstream;
 

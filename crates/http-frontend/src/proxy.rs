@@ -38,10 +38,10 @@ impl<S: SessionStore> App<S> {
         conn: &Arc<ConnState>,
     ) -> HttpResponse {
         let (request, if_range) = object_request(parts, method, key);
-        let mut fetched = self.s3_fetch(&request).await;
+        let mut fetched = self.s3_fetch(request).await;
         if let (Err(FetchError::PreconditionFailed), Some(whole)) = (&fetched, if_range) {
             // The object changed since the client got its part: send all of it (200).
-            fetched = self.s3_fetch(&whole).await;
+            fetched = self.s3_fetch(whole).await;
         }
         match fetched {
             Ok(object) => {

@@ -38,6 +38,8 @@ pub struct FrontendSettings {
     /// Start a Sentry performance transaction per request (sampled by the Sentry
     /// client); off, requests cost nothing on Sentry's account.
     pub sentry_tracing: bool,
+    /// X-Ray segments and OpenTelemetry spans per request; `None`: none, at no cost.
+    pub tracer: Option<request_trace::Tracer>,
 }
 
 /// After SIGTERM, connections opened before it stay this long after their last response
@@ -59,6 +61,7 @@ impl FrontendSettings {
             content_security_policy: None,
             pkce: true,
             sentry_tracing: false,
+            tracer: None,
         }
     }
 

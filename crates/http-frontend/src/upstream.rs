@@ -1,9 +1,11 @@
-//! Calls to Redis, the SSO and S3, timed for the metrics by outcome.
+//! Calls to Redis, the SSO and S3, timed for the metrics by outcome, and traced as
+//! children of the request's trace when one is in scope.
 
 use std::future::Future;
 use std::time::Instant;
 
-use s3_streamer::{FetchError, ObjectRequest, ObjectResponse};
+use request_trace::{subsegment, Call};
+use s3_streamer::{FetchError, Method, ObjectRequest, ObjectResponse};
 use s3proxy_metrics::{Outcome, Upstream};
 use session_store::{SessionStore, StoreError};
 
@@ -22,7 +24,13 @@ impl<S: SessionStore> App<S> {
         call: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         let started = Instant::now();
+        let trace = subsegment(Call::Redis);
         let result = call.await;
+        trace.end(if result.is_ok() {
+            request_trace::Outcome::Ok
+        } else {
+            request_trace::Outcome::Failed
+        });
         self.timed(Upstream::Redis, result.is_ok(), started);
         result
     }
@@ -33,19 +41,38 @@ impl<S: SessionStore> App<S> {
         call: impl Future<Output = sso_client::Outcome<T>>,
     ) -> sso_client::Outcome<T> {
         let started = Instant::now();
+        let trace = subsegment(Call::Sso);
         let outcome = call.await;
+        trace.end(match &outcome {
+            sso_client::Outcome::Accepted(_) => request_trace::Outcome::Ok,
+            sso_client::Outcome::Rejected(status) => request_trace::Outcome::Status(*status),
+            sso_client::Outcome::Failed(_) => request_trace::Outcome::Failed,
+        });
         let ok = !matches!(outcome, sso_client::Outcome::Failed(_));
         self.timed(Upstream::Sso, ok, started);
         outcome
     }
 
     /// An object request, to S3's response head; 304, 404, 412 and 416 are answers.
+    /// It carries the trace's headers, so S3's own segment joins the trace.
     pub(crate) async fn s3_fetch(
         &self,
-        request: &ObjectRequest,
+        mut request: ObjectRequest,
     ) -> Result<ObjectResponse, FetchError> {
         let started = Instant::now();
-        let result = self.s3().fetch(request).await;
+        let operation = match request.method {
+            Method::Get => "GetObject",
+            Method::Head => "HeadObject",
+        };
+        let bucket = self.s3().bucket();
+        let trace = subsegment(Call::S3 { operation, bucket });
+        request.unsigned_headers = trace.propagation_headers();
+        let result = self.s3().fetch(&request).await;
+        trace.end(match &result {
+            Ok(object) => request_trace::Outcome::Status(object.status.as_u16()),
+            Err(FetchError::Failed(_)) => request_trace::Outcome::Failed,
+            Err(answer) => request_trace::Outcome::Status(answer.status().as_u16()),
+        });
         let ok = !matches!(result, Err(FetchError::Failed(_)));
         self.timed(Upstream::S3, ok, started);
         result
