@@ -15,7 +15,7 @@ use crate::responses::HttpResponse;
 /// state), the client as the access log names it.
 pub fn begin(tracer: &Tracer, parts: &Parts, client_ip: IpAddr) -> RequestTrace {
     let path = parts.uri.path();
-    let url = match http_input::Origin::of(parts) {
+    let url = || match http_input::Origin::of(parts) {
         Ok(origin) => origin.url(path),
         Err(_) => format!("http://unknown{path}"),
     };
@@ -27,7 +27,7 @@ pub fn begin(tracer: &Tracer, parts: &Parts, client_ip: IpAddr) -> RequestTrace 
     tracer.begin(RequestInfo {
         headers: &parts.headers,
         method: parts.method.as_str(),
-        url,
+        url: &url,
         route,
         client_ip,
     })

@@ -1,6 +1,5 @@
 //! Trace and span ids, in the forms X-Ray and W3C Trace Context write them.
 
-use std::fmt::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::RngCore;
@@ -28,13 +27,28 @@ impl TraceId {
 
     /// `1-5f84c7a5-0123456789abcdef01234567`.
     pub fn xray(&self) -> String {
-        let hex = hex::encode(self.0);
-        format!("1-{}-{}", &hex[..8], &hex[8..])
+        let mut s = String::with_capacity(35);
+        self.write_xray(&mut s);
+        s
+    }
+
+    pub fn write_xray(&self, out: &mut String) {
+        out.push_str("1-");
+        write_hex(out, &self.0[..4]);
+        out.push('-');
+        write_hex(out, &self.0[4..]);
     }
 
     /// 32 lowercase hex digits.
+    #[cfg(test)]
     pub fn w3c(&self) -> String {
-        hex::encode(self.0)
+        let mut s = String::with_capacity(32);
+        write_hex(&mut s, &self.0);
+        s
+    }
+
+    pub fn write_w3c(&self, out: &mut String) {
+        write_hex(out, &self.0);
     }
 
     /// From X-Ray's form; `None` unless exactly `1-` + 8 hex + `-` + 24 hex.
@@ -73,10 +87,12 @@ impl SpanId {
     /// 16 lowercase hex digits.
     pub fn hex(&self) -> String {
         let mut s = String::with_capacity(16);
-        for b in self.0 {
-            let _ = write!(s, "{b:02x}");
-        }
+        self.write_hex(&mut s);
         s
+    }
+
+    pub fn write_hex(&self, out: &mut String) {
+        write_hex(out, &self.0);
     }
 
     /// From 16 hex digits; all zeros is no id.
@@ -93,6 +109,16 @@ impl SpanId {
 impl Default for SpanId {
     fn default() -> Self {
         SpanId::new()
+    }
+}
+
+/// Lowercase hex, without `format!`'s machinery: ids are written several times per
+/// request, on the request path.
+fn write_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
     }
 }
 

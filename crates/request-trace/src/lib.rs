@@ -38,7 +38,7 @@
 //! let trace = tracer.begin(RequestInfo {
 //!     headers: &headers,
 //!     method: "GET",
-//!     url: "https://assets.example.com/a.txt".into(),
+//!     url: &|| "https://assets.example.com/a.txt".into(),
 //!     route: "/{key}",
 //!     client_ip: Ipv4Addr::LOCALHOST.into(),
 //! });

@@ -92,22 +92,37 @@ pub fn parse_traceparent(value: &str) -> Option<Incoming> {
 
 /// `X-Amzn-Trace-Id` for a call made from span `parent`.
 pub fn xray_header(trace_id: &TraceId, parent: &SpanId, sampled: bool) -> String {
-    format!(
-        "Root={};Parent={};Sampled={}",
-        trace_id.xray(),
-        parent.hex(),
-        u8::from(sampled)
-    )
+    let mut s = String::with_capacity(78);
+    s.push_str("Root=");
+    trace_id.write_xray(&mut s);
+    s.push_str(";Parent=");
+    parent.write_hex(&mut s);
+    s.push_str(if sampled { ";Sampled=1" } else { ";Sampled=0" });
+    s
 }
 
 /// `traceparent` for a call made from span `parent`.
 pub fn traceparent(trace_id: &TraceId, parent: &SpanId, sampled: bool) -> String {
-    format!(
-        "00-{}-{}-{:02x}",
-        trace_id.w3c(),
-        parent.hex(),
-        u8::from(sampled)
-    )
+    let mut s = String::with_capacity(55);
+    s.push_str("00-");
+    trace_id.write_w3c(&mut s);
+    s.push('-');
+    parent.write_hex(&mut s);
+    s.push_str(if sampled { "-01" } else { "-00" });
+    s
+}
+
+/// `X-Amzn-Trace-Id` for a response: the root, and the decision when asked for.
+pub fn response_header(trace_id: &TraceId, sampled: Option<bool>) -> String {
+    let mut s = String::with_capacity(50);
+    s.push_str("Root=");
+    trace_id.write_xray(&mut s);
+    match sampled {
+        Some(true) => s.push_str(";Sampled=1"),
+        Some(false) => s.push_str(";Sampled=0"),
+        None => {}
+    }
+    s
 }
 
 #[cfg(test)]

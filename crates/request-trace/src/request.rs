@@ -23,8 +23,9 @@ pub struct RequestInfo<'a> {
     /// For `X-Amzn-Trace-Id` and `traceparent` (and `User-Agent`).
     pub headers: &'a HeaderMap,
     pub method: &'a str,
-    /// Scheme, host and path; never the query.
-    pub url: String,
+    /// Scheme, host and path; never the query. Called only when the request is
+    /// sampled: most are not, and need no URL.
+    pub url: &'a dyn Fn() -> String,
     /// The route's template (`/{key}`), for span names that do not grow with keys.
     pub route: &'static str,
     pub client_ip: IpAddr,
@@ -150,7 +151,7 @@ impl Tracer {
         let otlp_sampled = otlp.unwrap_or(false);
         let fields = (xray_sampled || otlp_sampled).then(|| Fields {
             method: request.method.to_string(),
-            url: request.url,
+            url: (request.url)(),
             route: request.route,
             client_ip: request.client_ip,
             user_agent: request
@@ -189,16 +190,8 @@ impl RequestTrace {
     /// when the caller asked for it (`Sampled=?`), as the X-Ray SDKs answer.
     pub fn response_header(&self) -> Option<HeaderValue> {
         let a = &self.active;
-        let value = if a.asks_decision {
-            format!(
-                "Root={};Sampled={}",
-                a.trace_id.xray(),
-                u8::from(a.xray_header_sampled)
-            )
-        } else {
-            format!("Root={}", a.trace_id.xray())
-        };
-        HeaderValue::try_from(value).ok()
+        let decision = a.asks_decision.then_some(a.xray_header_sampled);
+        HeaderValue::try_from(propagation::response_header(&a.trace_id, decision)).ok()
     }
 
     /// The trace id in X-Ray's form.
@@ -261,10 +254,10 @@ impl Subsegment {
     /// naming this call as the parent: the service called joins the trace. Empty when
     /// nothing is traced.
     pub fn propagation_headers(&self) -> HeaderMap {
-        let mut headers = HeaderMap::new();
         let Some(open) = &self.0 else {
-            return headers;
+            return HeaderMap::new();
         };
+        let mut headers = HeaderMap::with_capacity(2);
         let a = &open.active;
         let xray = propagation::xray_header(&a.trace_id, &open.id, a.xray_header_sampled);
         let w3c = propagation::traceparent(&a.trace_id, &open.id, a.w3c_sampled);

@@ -60,7 +60,7 @@ fn begin(tracer: &Tracer, trace_header: Option<&str>) -> RequestTrace {
     tracer.begin(RequestInfo {
         headers: &headers,
         method: "GET",
-        url: "https://assets.example.com/docs/a.pdf".into(),
+        url: &|| "https://assets.example.com/docs/a.pdf".into(),
         route: "/{key}",
         client_ip: Ipv4Addr::new(203, 0, 113, 7).into(),
     })
@@ -236,7 +236,7 @@ async fn the_callers_decision_is_honoured_and_answered_when_asked() {
         .begin(RequestInfo {
             headers: &headers,
             method: "HEAD",
-            url: "http://localhost/x".into(),
+            url: &|| "http://localhost/x".into(),
             route: "/{key}",
             client_ip: Ipv4Addr::LOCALHOST.into(),
         })
