@@ -52,6 +52,8 @@ pub(crate) struct RawEnv {
     pub otel_exporter_otlp_traces_headers: Option<String>,
     pub otel_exporter_otlp_protocol: Option<String>,
     pub otel_exporter_otlp_traces_protocol: Option<String>,
+    pub otel_exporter_otlp_compression: Option<String>,
+    pub otel_exporter_otlp_traces_compression: Option<String>,
     pub otel_exporter_otlp_timeout: Option<String>,
     pub otel_exporter_otlp_traces_timeout: Option<String>,
     pub otel_service_name: Option<String>,

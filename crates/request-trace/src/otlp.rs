@@ -59,16 +59,18 @@ impl Otlp {
         }
         let client = client.build().map_err(|e| failed(&e))?;
         let headers: HashMap<String, String> = settings.headers.into_iter().collect();
+        let endpoint = settings.traces_endpoint;
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_http()
             .with_http_client(OnRuntime { client, runtime })
             .with_protocol(Protocol::HttpBinary)
-            .with_endpoint(settings.traces_endpoint)
+            .with_endpoint(endpoint.clone())
             .with_timeout(settings.timeout)
             .with_headers(headers)
             .build()
-            // The SDK's messages name the setting, not a header's value.
-            .map_err(|e| failed(&e))?;
+            // The SDK's messages never hold a header's value, but may quote the endpoint,
+            // which can carry credentials.
+            .map_err(|e| failed(&e.to_string().replace(&endpoint, "<endpoint>")))?;
         let batches = BatchConfigBuilder::default()
             .with_max_queue_size(QUEUE)
             .with_max_export_batch_size(BATCH)

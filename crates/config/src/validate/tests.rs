@@ -532,6 +532,7 @@ fn an_otlp_endpoint_turns_opentelemetry_on_with_the_standard_defaults() {
         ("OTEL_SERVICE_NAME", "assets"),
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "none"),
     ])
     .unwrap()
     .otlp
@@ -548,6 +549,8 @@ fn an_otlp_endpoint_turns_opentelemetry_on_with_the_standard_defaults() {
         ),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
         ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json"),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+        ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "zstd"),
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "0"),
         ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "10s"),
     ] {

@@ -27,6 +27,8 @@ pub(super) struct TraceVars {
     traces_headers: Option<String>,
     protocol: Option<String>,
     traces_protocol: Option<String>,
+    compression: Option<String>,
+    traces_compression: Option<String>,
     timeout: Option<String>,
     traces_timeout: Option<String>,
     service_name: Option<String>,
@@ -46,6 +48,8 @@ impl TraceVars {
             traces_headers: raw.otel_exporter_otlp_traces_headers.take(),
             protocol: raw.otel_exporter_otlp_protocol.take(),
             traces_protocol: raw.otel_exporter_otlp_traces_protocol.take(),
+            compression: raw.otel_exporter_otlp_compression.take(),
+            traces_compression: raw.otel_exporter_otlp_traces_compression.take(),
             timeout: raw.otel_exporter_otlp_timeout.take(),
             traces_timeout: raw.otel_exporter_otlp_traces_timeout.take(),
             service_name: raw.otel_service_name.take(),
@@ -158,6 +162,21 @@ pub(super) fn otlp(c: &mut Checker, vars: TraceVars) -> Option<OtlpConfig> {
     ] {
         if non_empty(value).is_some_and(|v| v.trim() != "http/protobuf") {
             c.problem(variable, "only http/protobuf is supported");
+        }
+    }
+    // The exporter reads these itself and would ignore a value it cannot honour.
+    for (variable, value) in [
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", vars.compression),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+            vars.traces_compression,
+        ),
+    ] {
+        if non_empty(value).is_some_and(|v| !v.trim().eq_ignore_ascii_case("none")) {
+            c.problem(
+                variable,
+                "only none is supported (spans are sent uncompressed)",
+            );
         }
     }
     let timeout = {
