@@ -1,8 +1,11 @@
 //! The configuration mapped onto each part's settings, and the parts run together.
 
+use std::time::Duration;
+
 use http_frontend::{App, FrontendSettings, HeaderValue, SameSite, StateBinding};
+use request_trace::{OtlpSettings, Sampler, TraceError, TraceSettings, Tracer, XraySettings};
 use s3_streamer::{S3Settings, S3Streamer, StaticKeys};
-use s3proxy_config::{Config, RedisTarget, SentryConfig, SsoProvider};
+use s3proxy_config::{Config, RedisTarget, SentryConfig, SsoProvider, TraceSampler};
 use session_store::{AnyStore, MemoryStore, RedisSettings, RedisStore, StoreTtls};
 use sso_client::{OidcSettings, Provider, SsoClient, SsoSettings};
 use telemetry::SentrySettings;
@@ -117,6 +120,55 @@ async fn s3(config: &Config, tls_roots: &Option<Vec<Vec<u8>>>) -> Result<S3Strea
         .map_err(|e| format!("S3 client: {e}"))
 }
 
+/// Spans still queued for the OTLP collector get this long at exit.
+const TRACE_FLUSH: Duration = Duration::from_secs(2);
+
+async fn tracer(
+    config: &Config,
+    tls_roots: &Option<Vec<Vec<u8>>>,
+) -> Result<Option<Tracer>, String> {
+    let xray = config
+        .xray
+        .as_ref()
+        .map(|x| XraySettings::new(x.daemon_address.clone(), x.tracing_name.clone()));
+    let otlp = config.otlp.as_ref().map(|o| {
+        let mut settings = OtlpSettings::new(o.traces_endpoint.clone());
+        settings.headers = o.headers.clone();
+        settings.service_name = o.service_name.clone();
+        settings.timeout = o.timeout;
+        settings.tls_roots = tls_roots.clone();
+        settings.sampler = match o.sampler {
+            TraceSampler::AlwaysOn => Sampler::AlwaysOn,
+            TraceSampler::AlwaysOff => Sampler::AlwaysOff,
+            TraceSampler::TraceIdRatio(r) => Sampler::TraceIdRatio(r),
+            TraceSampler::ParentBasedAlwaysOn => Sampler::ParentBasedAlwaysOn,
+            TraceSampler::ParentBasedAlwaysOff => Sampler::ParentBasedAlwaysOff,
+            TraceSampler::ParentBasedTraceIdRatio(r) => Sampler::ParentBasedTraceIdRatio(r),
+        };
+        settings
+    });
+    let tracer = Tracer::start(TraceSettings { xray, otlp })
+        .await
+        .map_err(|e| match e {
+            TraceError::XrayDaemon(_) => format!("AWS_XRAY_DAEMON_ADDRESS: {e}"),
+            TraceError::Otlp(_) => format!("OTEL_EXPORTER_OTLP_*: {e}"),
+        })?;
+    if let Some(x) = &config.xray {
+        log::info!(
+            "X-Ray segments named {:?} go to the daemon at {}",
+            x.tracing_name,
+            x.daemon_address
+        );
+    }
+    if let Some(o) = &config.otlp {
+        log::info!(
+            "OpenTelemetry spans of {:?} go out over OTLP/HTTP",
+            o.service_name
+        );
+    }
+    Ok(tracer)
+}
+
 fn frontend(config: &Config) -> Result<FrontendSettings, String> {
     let mut frontend = FrontendSettings::new(config.healthcheck_key.clone());
     frontend.cookie_samesite = config.cookie_samesite.map(|s| match s {
@@ -161,14 +213,19 @@ pub async fn run(checked: Checked) -> Result<(), String> {
     // An OpenID provider is read in the background until it answers: one that is down
     // at start delays sign-ins, not the service.
     sso.spawn_discovery();
+    let tracer = tracer(&config, &tls_roots).await?;
     let mut frontend = frontend(&config)?;
     frontend.access_rules = access_rules;
+    frontend.tracer = tracer.clone();
     let app = App::new(
         store(&config, &tls_roots)?,
         sso,
         s3(&config, &tls_roots).await?,
         frontend,
     );
+    if let Some(dropped) = tracer.as_ref().and_then(Tracer::xray_dropped) {
+        app.metrics().report_xray_dropped(dropped);
+    }
     let shutdown = shutdown_broadcast();
     let listener = http_frontend::bind(config.port)
         .await
@@ -198,7 +255,10 @@ pub async fn run(checked: Checked) -> Result<(), String> {
             stopped(shutdown.clone()),
         ));
     }
-    http_frontend::serve(listener, app, stopped(shutdown))
-        .await
-        .map_err(|e| format!("server failed: {e}"))
+    let served = http_frontend::serve(listener, app, stopped(shutdown)).await;
+    if let Some(tracer) = tracer {
+        // The SDK's flush blocks; the exports it waits for run on this runtime.
+        let _ = tokio::task::spawn_blocking(move || tracer.shutdown(TRACE_FLUSH)).await;
+    }
+    served.map_err(|e| format!("server failed: {e}"))
 }

@@ -185,6 +185,66 @@ pub struct Config {
     pub sso_provider: SsoProvider,
     /// Sentry reporting; `None` when `SENTRY_DSN` is unset or empty.
     pub sentry: Option<SentryConfig>,
+    /// X-Ray segments; `None` unless `ENABLE_XRAY` is true.
+    pub xray: Option<XrayConfig>,
+    /// OpenTelemetry spans over OTLP/HTTP; `None` unless an OTLP endpoint is set.
+    pub otlp: Option<OtlpConfig>,
+}
+
+/// `ENABLE_XRAY` and its companions, with the X-Ray SDKs' variable names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XrayConfig {
+    /// The daemon's UDP address, `host:port`, from `AWS_XRAY_DAEMON_ADDRESS` (default
+    /// `127.0.0.1:2000`; of the `tcp:… udp:…` form, the UDP address).
+    pub daemon_address: String,
+    /// `AWS_XRAY_TRACING_NAME` (default `S3Proxy`): the segment name.
+    pub tracing_name: String,
+}
+
+/// The standard `OTEL_*` variables this service reads.
+#[derive(Clone, PartialEq)]
+pub struct OtlpConfig {
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as given, else `OTEL_EXPORTER_OTLP_ENDPOINT`
+    /// with `/v1/traces` appended.
+    pub traces_endpoint: String,
+    /// `OTEL_EXPORTER_OTLP_TRACES_HEADERS`, else `OTEL_EXPORTER_OTLP_HEADERS`: names and
+    /// (percent-decoded) values. Values are often credentials.
+    pub headers: Vec<(String, String)>,
+    /// `OTEL_SERVICE_NAME` (default `s3proxy`).
+    pub service_name: String,
+    /// `OTEL_TRACES_SAMPLER` with `OTEL_TRACES_SAMPLER_ARG`.
+    pub sampler: TraceSampler,
+    /// `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`, else `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds,
+    /// default 10 s): bound on one export.
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for OtlpConfig {
+    // Header values are API keys; an endpoint may carry credentials too.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OtlpConfig")
+            .field("traces_endpoint", &"<redacted>")
+            .field(
+                "headers",
+                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("service_name", &self.service_name)
+            .field("sampler", &self.sampler)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// `OTEL_TRACES_SAMPLER`: OpenTelemetry's standard samplers; a ratio from
+/// `OTEL_TRACES_SAMPLER_ARG` (default 1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TraceSampler {
+    AlwaysOn,
+    AlwaysOff,
+    TraceIdRatio(f64),
+    ParentBasedAlwaysOn,
+    ParentBasedAlwaysOff,
+    ParentBasedTraceIdRatio(f64),
 }
 
 /// What the Sentry client needs, with the Python service's variable names.
@@ -254,6 +314,8 @@ impl std::fmt::Debug for Config {
             .field("sign_out_redirect_url", &self.sign_out_redirect_url)
             .field("sso_provider", &self.sso_provider)
             .field("sentry", &self.sentry)
+            .field("xray", &self.xray)
+            .field("otlp", &self.otlp)
             .finish()
     }
 }

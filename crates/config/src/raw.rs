@@ -53,6 +53,22 @@ pub(crate) struct RawEnv {
     pub copilot_environment_name: Option<String>,
     pub app_env: Option<String>,
     pub ecs_container_metadata_uri_v4: Option<String>,
+    pub enable_xray: Option<String>,
+    pub aws_xray_daemon_address: Option<String>,
+    pub aws_xray_tracing_name: Option<String>,
+    pub otel_exporter_otlp_endpoint: Option<String>,
+    pub otel_exporter_otlp_traces_endpoint: Option<String>,
+    pub otel_exporter_otlp_headers: Option<String>,
+    pub otel_exporter_otlp_traces_headers: Option<String>,
+    pub otel_exporter_otlp_protocol: Option<String>,
+    pub otel_exporter_otlp_traces_protocol: Option<String>,
+    pub otel_exporter_otlp_compression: Option<String>,
+    pub otel_exporter_otlp_traces_compression: Option<String>,
+    pub otel_exporter_otlp_timeout: Option<String>,
+    pub otel_exporter_otlp_traces_timeout: Option<String>,
+    pub otel_service_name: Option<String>,
+    pub otel_traces_sampler: Option<String>,
+    pub otel_traces_sampler_arg: Option<String>,
 }
 
 impl RawEnv {

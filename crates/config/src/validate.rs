@@ -7,6 +7,8 @@ use crate::{
     AccessConfig, AwsKeys, Config, OidcConfig, RedisTarget, SameSite, SentryConfig, SsoProvider,
 };
 
+mod traces;
+
 /// One invalid or missing variable. `message` never contains the variable's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -230,8 +232,9 @@ fn with_trailing_slash(mut url: String) -> String {
     url
 }
 
-pub(crate) fn validate(raw: RawEnv) -> Result<Config, ConfigError> {
+pub(crate) fn validate(mut raw: RawEnv) -> Result<Config, ConfigError> {
     let mut c = Checker::default();
+    let mut trace_vars = traces::TraceVars::take(&mut raw);
 
     let port = match non_empty(raw.port) {
         None => {
@@ -418,6 +421,9 @@ pub(crate) fn validate(raw: RawEnv) -> Result<Config, ConfigError> {
         },
     );
 
+    let xray = traces::xray(&mut c, &mut trace_vars);
+    let otlp = traces::otlp(&mut c, trace_vars);
+
     if !c.problems.is_empty() {
         return Err(ConfigError {
             problems: c.problems,
@@ -456,6 +462,8 @@ pub(crate) fn validate(raw: RawEnv) -> Result<Config, ConfigError> {
         sign_out_redirect_url,
         sso_provider,
         sentry,
+        xray,
+        otlp,
     })
 }
 

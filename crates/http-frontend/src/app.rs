@@ -22,6 +22,7 @@ use crate::observer::MetricsObserver;
 use crate::report::{self, EventRequest, Failure, RequestTransaction};
 use crate::responses::{closing, empty, method_not_allowed, HttpResponse};
 use crate::settings::FrontendSettings;
+use crate::traces;
 use crate::tracking::AccessLog;
 use http_input::client_address;
 
@@ -127,13 +128,18 @@ impl<S: SessionStore + 'static> App<S> {
             .then(|| RequestTransaction::start(&request));
         let method = metrics_method(request.method());
         let event_request = EventRequest::of(&request);
+        let client = || client_address(request.headers(), self.inner.settings.forwarded_hops, peer);
         // Only gathered when the line will be written.
-        let logged = AccessLog::enabled().then(|| {
-            let client =
-                client_address(request.headers(), self.inner.settings.forwarded_hops, peer);
-            (client, request.method().clone(), request.uri().clone())
-        });
-        let mut response = self.route(request, service).await;
+        let logged = AccessLog::enabled()
+            .then(|| (client(), request.method().clone(), request.uri().clone()));
+        // The gate and the object service run inside the trace's scope, so their calls
+        // to Redis, the SSO and S3 become its subsegments.
+        let tracer = self.inner.settings.tracer.as_ref();
+        let trace = tracer.map(|t| traces::begin(t, &request, client()));
+        let mut response = match &trace {
+            Some(trace) => trace.scope(self.route(request, service)).await,
+            None => self.route(request, service).await,
+        };
         let status = response.status();
         if status.is_server_error() {
             let failure = response.extensions_mut().remove::<Failure>();
@@ -144,6 +150,9 @@ impl<S: SessionStore + 'static> App<S> {
             .response(method, status.as_u16(), started.elapsed());
         if let Some(transaction) = transaction {
             transaction.finish(&response);
+        }
+        if let Some(trace) = trace {
+            traces::finish(trace, &mut response);
         }
         if self.inner.draining.load(Ordering::Relaxed) {
             response

@@ -53,6 +53,7 @@ mod report;
 mod responses;
 mod server;
 mod settings;
+mod traces;
 mod tracking;
 
 pub use app::App;

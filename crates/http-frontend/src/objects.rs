@@ -11,6 +11,7 @@ use std::time::Instant;
 use http::request::Parts;
 use http::{HeaderValue, Method as HttpMethod, Request, StatusCode};
 use http_input::{decode_path, guard};
+use request_trace::{subsegment, Call};
 use s3_streamer::{FetchError, Method, ObjectRequest, ObjectResponse, S3Streamer};
 use s3proxy_metrics::{Metrics, Outcome, Upstream};
 use tower_service::Service;
@@ -66,13 +67,37 @@ impl Objects {
     }
 
     /// An object request, to S3's response head, timed; 304, 404, 412 and 416 are
-    /// answers.
+    /// answers. Traced as a subsegment of the request's trace when one is in scope, and
+    /// then carrying the trace's headers, so that S3's own segment joins the trace.
     pub(crate) async fn s3_fetch(
         &self,
         request: &ObjectRequest,
     ) -> Result<ObjectResponse, FetchError> {
         let started = Instant::now();
-        let result = self.shared.s3.fetch(request).await;
+        let s3 = &self.shared.s3;
+        let operation = match request.method {
+            Method::Get => "GetObject",
+            Method::Head => "HeadObject",
+        };
+        let trace = subsegment(Call::S3 {
+            operation,
+            bucket: s3.bucket(),
+        });
+        let headers = trace.propagation_headers();
+        let result = if headers.is_empty() {
+            s3.fetch(request).await
+        } else {
+            let mut traced = request.clone();
+            traced.unsigned_headers = headers;
+            s3.fetch(&traced).await
+        };
+        trace.end(match &result {
+            Ok(object) => request_trace::Outcome::Status(object.status.as_u16()),
+            Err(FetchError::Failed(_) | FetchError::NoCredentials(_)) => {
+                request_trace::Outcome::Failed
+            }
+            Err(answer) => request_trace::Outcome::Status(answer.status().as_u16()),
+        });
         let outcome = match result {
             Err(FetchError::Failed(_) | FetchError::NoCredentials(_)) => Outcome::Error,
             _ => Outcome::Ok,

@@ -45,6 +45,8 @@ pub struct FrontendSettings {
     /// Start a Sentry performance transaction per request (sampled by the Sentry
     /// client); off, requests cost nothing on Sentry's account.
     pub sentry_tracing: bool,
+    /// X-Ray segments and OpenTelemetry spans per request; `None`: none, at no cost.
+    pub tracer: Option<request_trace::Tracer>,
 }
 
 /// After SIGTERM, connections opened before it stay this long after their last response
@@ -69,6 +71,7 @@ impl FrontendSettings {
             access_rules: sso_gate::AccessRules::default(),
             sign_out_redirect: None,
             sentry_tracing: false,
+            tracer: None,
         }
     }
 

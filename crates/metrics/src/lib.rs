@@ -15,6 +15,7 @@
 //! | `s3proxy_sso_token_checks_total` | counter | `result` (`accepted`, `rejected`, `failed`) |
 //! | `s3proxy_session_cache_lookups_total` | counter | `result` (`hit`, `miss`, `off`) |
 //! | `s3proxy_session_cache_invalidations_total` | counter | |
+//! | `s3proxy_xray_segments_dropped_total` | counter, only with X-Ray on | |
 //! | `process_resident_memory_bytes`, `process_cpu_seconds_total`, `process_open_fds` | gauge, counter, gauge | |
 //!
 //! Why not a registry crate: the ones that render this format take a lock on every
@@ -42,7 +43,7 @@ mod process;
 mod render;
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use histogram::Histogram;
@@ -196,6 +197,8 @@ pub struct Metrics {
     sign_outs: AtomicU64,
     cache_lookups: [AtomicU64; 3],
     cache_invalidations: AtomicU64,
+    /// Counted by the X-Ray sender, which knows nothing of this crate.
+    xray_dropped: OnceLock<Arc<AtomicU64>>,
 }
 
 impl Default for Metrics {
@@ -212,6 +215,7 @@ impl Default for Metrics {
             sign_outs: AtomicU64::new(0),
             cache_lookups: std::array::from_fn(|_| AtomicU64::new(0)),
             cache_invalidations: AtomicU64::new(0),
+            xray_dropped: OnceLock::new(),
         }
     }
 }
@@ -290,6 +294,12 @@ impl Metrics {
     pub fn cache_invalidations(&self, entries: u64) {
         self.cache_invalidations
             .fetch_add(entries, Ordering::Relaxed);
+    }
+
+    /// Renders `counter` as `s3proxy_xray_segments_dropped_total` from now on (set
+    /// once, at start-up, when X-Ray is on).
+    pub fn report_xray_dropped(&self, counter: Arc<AtomicU64>) {
+        let _ = self.xray_dropped.set(counter);
     }
 
     /// Everything, in the Prometheus text exposition format (version 0.0.4).
@@ -376,6 +386,18 @@ mod tests {
                 )));
             }
         }
+    }
+
+    #[test]
+    fn the_xray_counter_shows_only_once_given() {
+        let m = Metrics::default();
+        assert!(!m.render().contains("s3proxy_xray_segments_dropped_total"));
+        let counter = Arc::new(AtomicU64::new(0));
+        m.report_xray_dropped(counter.clone());
+        counter.fetch_add(3, Ordering::Relaxed);
+        let text = m.render();
+        assert!(text.contains("# TYPE s3proxy_xray_segments_dropped_total counter\n"));
+        assert!(text.contains("\ns3proxy_xray_segments_dropped_total 3\n"));
     }
 
     #[test]

@@ -196,6 +196,20 @@ pub(crate) fn render(m: &Metrics) -> String {
         m.cache_invalidations.load(Ordering::Relaxed)
     );
 
+    if let Some(dropped) = m.xray_dropped.get() {
+        header(
+            &mut out,
+            "s3proxy_xray_segments_dropped_total",
+            "counter",
+            "X-Ray segments the socket refused (the daemon absent, or too slow).",
+        );
+        let _ = writeln!(
+            out,
+            "s3proxy_xray_segments_dropped_total {}",
+            dropped.load(Ordering::Relaxed)
+        );
+    }
+
     let p = process::read();
     if let Some(bytes) = p.resident_bytes {
         header(

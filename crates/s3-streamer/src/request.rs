@@ -24,6 +24,9 @@ pub struct ObjectRequest {
     pub if_match: Option<String>,
     pub if_modified_since: Option<SystemTime>,
     pub if_unmodified_since: Option<SystemTime>,
+    /// Added after signing, so outside the signature: trace headers
+    /// (`X-Amzn-Trace-Id`, `traceparent`), which S3 reads to join a trace.
+    pub unsigned_headers: HeaderMap,
 }
 
 impl ObjectRequest {
@@ -36,6 +39,7 @@ impl ObjectRequest {
             if_match: None,
             if_modified_since: None,
             if_unmodified_since: None,
+            unsigned_headers: HeaderMap::new(),
         }
     }
 }

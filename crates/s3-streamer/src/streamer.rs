@@ -18,6 +18,7 @@ use crate::transport::Transport;
 /// Reads objects of one bucket. Cheap to clone: clones share connections and credentials.
 #[derive(Clone, Debug)]
 pub struct S3Streamer {
+    bucket: String,
     location: Location,
     key_prefix: String,
     signing: Signing,
@@ -49,12 +50,18 @@ impl S3Streamer {
             settings.tls_roots.as_deref(),
         )?;
         Ok(S3Streamer {
+            bucket: settings.bucket,
             location,
             key_prefix: settings.key_prefix,
             signing,
             signer: Signer::new(&settings.region),
             transport,
         })
+    }
+
+    /// The bucket's name.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
     }
 
     /// The key in the bucket for a key relative to the prefix.
@@ -95,6 +102,9 @@ impl S3Streamer {
             add_conditions(signed.headers_mut(), request);
             self.signer
                 .sign(&identity, method.as_str(), &url, signed.headers_mut())?;
+            for (name, value) in &request.unsigned_headers {
+                signed.headers_mut().insert(name, value.clone());
+            }
             Ok(signed)
         };
         let (response, stream, deadline) = self.transport.send(build).await?;

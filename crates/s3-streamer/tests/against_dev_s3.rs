@@ -97,6 +97,29 @@ async fn fetch_err(s3: &S3Streamer, request: &ObjectRequest) -> FetchError {
     }
 }
 
+/// Trace headers ride outside the signature: S3 (SigV4 checked here) still accepts it.
+#[tokio::test]
+async fn unsigned_headers_leave_the_signature_valid() {
+    let f = Fixture::new().await;
+    f.write("a.txt", b"abc");
+    let s3 = f.streamer().await;
+    assert_eq!(s3.bucket(), BUCKET);
+    let mut request = get("a.txt");
+    request.unsigned_headers.insert(
+        "x-amzn-trace-id",
+        http::HeaderValue::from_static(
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+        ),
+    );
+    request.unsigned_headers.insert(
+        "traceparent",
+        http::HeaderValue::from_static("00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01"),
+    );
+    let response = s3.fetch(&request).await.unwrap();
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(body_bytes(response.body).await, &b"abc"[..]);
+}
+
 #[tokio::test]
 async fn get_whole_object() {
     let f = Fixture::new().await;

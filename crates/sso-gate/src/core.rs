@@ -9,6 +9,7 @@ use bytes::Bytes;
 use http::request::Parts;
 use http::{Response, StatusCode};
 use http_input::{decode_path, session_id, CALLBACK_PATH};
+use request_trace::{subsegment, Call, Outcome as TraceOutcome};
 use session_store::{CacheLookup, Session, SessionStore, StoreError};
 use sso_client::{Outcome, Profile, SsoClient};
 
@@ -231,7 +232,13 @@ impl<S: SessionStore> Core<S> {
         call: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         let started = Instant::now();
+        let trace = subsegment(Call::Redis);
         let result = call.await;
+        trace.end(if result.is_ok() {
+            TraceOutcome::Ok
+        } else {
+            TraceOutcome::Failed
+        });
         self.observer
             .upstream(Upstream::Store, result.is_ok(), started.elapsed());
         result
@@ -240,7 +247,13 @@ impl<S: SessionStore> Core<S> {
     /// An SSO call, timed; a refusal (401, 403) is an answer, only `Failed` an error.
     pub(crate) async fn sso_call<T>(&self, call: impl Future<Output = Outcome<T>>) -> Outcome<T> {
         let started = Instant::now();
+        let trace = subsegment(Call::Sso);
         let outcome = call.await;
+        trace.end(match &outcome {
+            Outcome::Accepted(_) => TraceOutcome::Ok,
+            Outcome::Rejected(status) => TraceOutcome::Status(*status),
+            Outcome::Failed(_) => TraceOutcome::Failed,
+        });
         let ok = !matches!(outcome, Outcome::Failed(_));
         self.observer.upstream(Upstream::Sso, ok, started.elapsed());
         outcome

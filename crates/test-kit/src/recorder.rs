@@ -1,5 +1,6 @@
 //! A small HTTP server that records every request and answers from a table: a stand-in
-//! for services the proxy calls on the side (Sentry, the ECS metadata endpoint).
+//! for services the proxy calls on the side (Sentry, the ECS metadata endpoint, an OTLP
+//! collector), or for S3 where a test looks at the requests themselves.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -21,7 +22,19 @@ use tokio::net::TcpListener;
 pub struct Recorded {
     pub method: String,
     pub path: String,
+    /// Names lowercase, in the order received.
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+impl Recorded {
+    /// The first value of header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 #[derive(Default)]
@@ -118,6 +131,16 @@ async fn answer(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
     let gzipped = request
         .headers()
         .get("content-encoding")
@@ -134,6 +157,7 @@ async fn answer(
         shared.requests.push(Recorded {
             method,
             path: path.clone(),
+            headers,
             body,
         });
         let route = shared

@@ -1,6 +1,8 @@
 use std::time::Duration;
 
-use crate::{AccessConfig, Config, ConfigError, OidcConfig, RedisTarget, SameSite, SsoProvider};
+use crate::{
+    AccessConfig, Config, ConfigError, OidcConfig, RedisTarget, SameSite, SsoProvider, TraceSampler,
+};
 
 fn base() -> Vec<(&'static str, &'static str)> {
     vec![
@@ -582,4 +584,221 @@ fn sso_provider_and_oidc_variables_are_checked_in_either_mode() {
     }
     let err = with(&[("OIDC_SCOPES", "openid caf\u{e9}")]).unwrap_err();
     assert_eq!(variables(&err), vec!["OIDC_SCOPES"]);
+}
+
+#[test]
+fn tracing_is_off_unless_asked_for() {
+    let c = with(&[]).unwrap();
+    assert_eq!((c.xray, c.otlp), (None, None));
+    for off in ["", "false", "0", "FALSE"] {
+        assert_eq!(with(&[("ENABLE_XRAY", off)]).unwrap().xray, None, "{off:?}");
+    }
+    // The Python service took only "true"; a value that means nothing is an error.
+    let err = with(&[("ENABLE_XRAY", "yes")]).unwrap_err();
+    assert_eq!(variables(&err), vec!["ENABLE_XRAY"]);
+}
+
+#[test]
+fn x_ray_daemon_address_and_name() {
+    for on in ["true", "True", "1"] {
+        let x = with(&[("ENABLE_XRAY", on)]).unwrap().xray.unwrap();
+        assert_eq!(x.daemon_address, "127.0.0.1:2000");
+        assert_eq!(x.tracing_name, "S3Proxy");
+    }
+    let daemon = |address: &'static str| {
+        with(&[
+            ("ENABLE_XRAY", "true"),
+            ("AWS_XRAY_DAEMON_ADDRESS", address),
+        ])
+        .map(|c| c.xray.unwrap().daemon_address)
+    };
+    assert_eq!(daemon("xray-daemon:2000").unwrap(), "xray-daemon:2000");
+    assert_eq!(daemon("[::1]:2000").unwrap(), "[::1]:2000");
+    assert_eq!(
+        daemon("tcp:127.0.0.1:2000 udp:127.0.0.2:2001").unwrap(),
+        "127.0.0.2:2001"
+    );
+    assert_eq!(daemon("udp:xray:2001  tcp:xray:2000").unwrap(), "xray:2001");
+    for bad in [
+        "localhost",
+        "127.0.0.1:0",
+        "127.0.0.1:99999",
+        ":2000",
+        "udp:127.0.0.1:2000",
+        "tcp:127.0.0.1:2000 tcp:127.0.0.1:2001",
+        "bad host:2000",
+        "[::1:2000",
+        "http://127.0.0.1:2000",
+    ] {
+        let err = daemon(bad).unwrap_err();
+        assert_eq!(variables(&err), vec!["AWS_XRAY_DAEMON_ADDRESS"], "{bad:?}");
+    }
+    // Checked even while X-Ray is off.
+    let err = with(&[("AWS_XRAY_DAEMON_ADDRESS", "nowhere")]).unwrap_err();
+    assert_eq!(variables(&err), vec!["AWS_XRAY_DAEMON_ADDRESS"]);
+
+    let named = with(&[
+        ("ENABLE_XRAY", "1"),
+        ("AWS_XRAY_TRACING_NAME", "Assets proxy-eu/1"),
+    ]);
+    assert_eq!(
+        named.unwrap().xray.unwrap().tracing_name,
+        "Assets proxy-eu/1"
+    );
+    for bad in ["a;b", "quote\"d", &"x".repeat(201)] {
+        let bad: &'static str = Box::leak(bad.to_string().into_boxed_str());
+        let err = with(&[("AWS_XRAY_TRACING_NAME", bad)]).unwrap_err();
+        assert_eq!(variables(&err), vec!["AWS_XRAY_TRACING_NAME"]);
+    }
+}
+
+#[test]
+fn an_otlp_endpoint_turns_opentelemetry_on_with_the_standard_defaults() {
+    let o = with(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")])
+        .unwrap()
+        .otlp
+        .unwrap();
+    assert_eq!(o.traces_endpoint, "http://collector:4318/v1/traces");
+    assert_eq!(o.service_name, "s3proxy");
+    assert_eq!(o.sampler, TraceSampler::ParentBasedAlwaysOn);
+    assert_eq!(o.timeout, Duration::from_secs(10));
+    assert!(o.headers.is_empty());
+    let base = with(&[(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "https://otlp.example.com/prefix/",
+    )]);
+    assert_eq!(
+        base.unwrap().otlp.unwrap().traces_endpoint,
+        "https://otlp.example.com/prefix/v1/traces"
+    );
+    // The signal's own endpoint is taken as it is, and wins.
+    let traces = with(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "http://traces:9999/custom",
+        ),
+        ("OTEL_SERVICE_NAME", "assets"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "none"),
+    ])
+    .unwrap()
+    .otlp
+    .unwrap();
+    assert_eq!(traces.traces_endpoint, "http://traces:9999/custom");
+    assert_eq!(traces.service_name, "assets");
+    assert_eq!(traces.timeout, Duration::from_millis(2500));
+
+    for (variable, value) in [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "ftp://collector/v1/traces",
+        ),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json"),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+        ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "zstd"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "0"),
+        ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "10s"),
+    ] {
+        let err = with(&[(variable, value)]).unwrap_err();
+        assert_eq!(variables(&err), vec![variable], "{value:?}");
+    }
+}
+
+#[test]
+fn otlp_headers_are_parsed_decoded_and_never_printed() {
+    let o = with(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "x-api-key=s3cr3t-key, Authorization=Basic%20dXNlcjpwYXNz,",
+        ),
+    ])
+    .unwrap()
+    .otlp
+    .unwrap();
+    assert_eq!(
+        o.headers,
+        vec![
+            ("x-api-key".to_string(), "s3cr3t-key".to_string()),
+            (
+                "Authorization".to_string(),
+                "Basic dXNlcjpwYXNz".to_string()
+            ),
+        ]
+    );
+    let printed = format!("{o:?}");
+    assert!(
+        !printed.contains("s3cr3t-key") && !printed.contains("dXNlcjpwYXNz"),
+        "{printed}"
+    );
+    assert!(!printed.contains("collector"), "{printed}");
+
+    let traces = with(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "a=1"),
+        ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "b=2"),
+    ]);
+    assert_eq!(
+        traces.unwrap().otlp.unwrap().headers,
+        vec![("b".to_string(), "2".to_string())]
+    );
+
+    for bad in ["novalue", "bad name=v", "x=line%0Abreak", "=v", "x=%zz"] {
+        let err = with(&[("OTEL_EXPORTER_OTLP_HEADERS", bad)]).unwrap_err();
+        assert_eq!(
+            variables(&err),
+            vec!["OTEL_EXPORTER_OTLP_HEADERS"],
+            "{bad:?}"
+        );
+    }
+    let err = with(&[("OTEL_EXPORTER_OTLP_HEADERS", "ok=1,key-only-s3cr3t")]).unwrap_err();
+    assert!(err.to_string().contains("entry 2"), "{err}");
+    assert!(!err.to_string().contains("s3cr3t"), "{err}");
+}
+
+#[test]
+fn otel_samplers_and_their_argument() {
+    let sampler = |name: &'static str, arg: &'static str| {
+        with(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            ("OTEL_TRACES_SAMPLER", name),
+            ("OTEL_TRACES_SAMPLER_ARG", arg),
+        ])
+        .map(|c| c.otlp.unwrap().sampler)
+    };
+    assert_eq!(sampler("always_on", "").unwrap(), TraceSampler::AlwaysOn);
+    assert_eq!(sampler("always_off", "").unwrap(), TraceSampler::AlwaysOff);
+    assert_eq!(
+        sampler("parentbased_always_off", "").unwrap(),
+        TraceSampler::ParentBasedAlwaysOff
+    );
+    assert_eq!(
+        sampler("parentbased_always_on", "").unwrap(),
+        TraceSampler::ParentBasedAlwaysOn
+    );
+    assert_eq!(
+        sampler("traceidratio", "").unwrap(),
+        TraceSampler::TraceIdRatio(1.0)
+    );
+    assert_eq!(
+        sampler("TraceIdRatio", "0.25").unwrap(),
+        TraceSampler::TraceIdRatio(0.25)
+    );
+    assert_eq!(
+        sampler("parentbased_traceidratio", "0").unwrap(),
+        TraceSampler::ParentBasedTraceIdRatio(0.0)
+    );
+    // Ignored by samplers that take none.
+    assert_eq!(
+        sampler("always_on", "nonsense").unwrap(),
+        TraceSampler::AlwaysOn
+    );
+    let err = sampler("traceidratio", "1.5").unwrap_err();
+    assert_eq!(variables(&err), vec!["OTEL_TRACES_SAMPLER_ARG"]);
+    let err = sampler("jaeger_remote", "").unwrap_err();
+    assert_eq!(variables(&err), vec!["OTEL_TRACES_SAMPLER"]);
 }
