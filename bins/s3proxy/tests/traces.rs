@@ -635,6 +635,9 @@ async fn otlp_spans_are_the_same_trace_as_the_x_ray_segment() {
         .env("OTEL_SERVICE_NAME", "assets-proxy")
         .env("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=otlp-key-6a2f")
         .env("SSO_TOKEN_CHECK_GRACE_PERIOD", "0")
+        // Every call of the request in the trace: without the session cache, the session
+        // is read from Redis (with it, the read is a cache hit and no call at all).
+        .env("SESSION_CACHE_ENTRIES", "0")
         .start()
         .await;
     stack.put_object("doc.txt", b"twelve bytes");
