@@ -4,7 +4,8 @@
 //! browser would, cookies on), the ID token verified, userinfo, and RP-initiated logout.
 //!
 //! Needs Node.js and the harness's packages: `apt-get install -y nodejs npm` and
-//! `npm ci --prefix testdata/oidc-provider`. Without them the test fails saying so.
+//! `npm ci --prefix testdata/oidc-provider` (which `cargo xtask test` runs). Without them
+//! the test fails saying so.
 
 use sso_client::{
     IdTokenCheck, Nonce, OidcSettings, Outcome, PkceVerifier, Provider, SignIn, SsoClient,
