@@ -1,6 +1,7 @@
-// A certified OpenID Provider (node-oidc-provider) for sso-client's tests, on a free
-// loopback port: one user, two confidential clients (ID tokens signed RS256 and ES256),
-// the development login and consent pages, RP-initiated logout.
+// A certified OpenID Provider (node-oidc-provider) for the tests, started by
+// test_kit::CertifiedProvider on a free loopback port: one user, two confidential
+// clients (ID tokens signed RS256 and ES256), the development login and consent pages,
+// RP-initiated logout.
 //
 // Prints one line `READY <issuer>` once it accepts connections, and exits when its
 // standard input closes (so it never outlives the test that started it).

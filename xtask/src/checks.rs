@@ -2,6 +2,8 @@
 //! the first failure, closing with `N passed, M failed`.
 
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use crate::args::BenchOptions;
 use crate::workspace::{self, on_path};
@@ -11,6 +13,12 @@ use crate::{bench, e2e, engine, image, signals, smoke, Result};
 pub const STEP_NAMES: [&str; 11] = [
     "fmt", "clippy", "deps", "doc", "test", "e2e", "fuzz", "smoke", "bench", "image", "compose",
 ];
+
+/// The certified OpenID Provider's harness (node-oidc-provider), from the root.
+const OIDC_PROVIDER_HARNESS: &str = "testdata/oidc-provider";
+
+/// The oldest Node.js the harness runs on (its README).
+const NODE_MAJOR_AT_LEAST: u32 = 20;
 
 /// Seconds each fuzz target runs for in the `fuzz` step.
 const FUZZ_SECONDS: &str = "10";
@@ -63,10 +71,14 @@ fn describe(step: &str) -> &'static str {
         "clippy" => "lints (cargo clippy, warnings denied)",
         "deps" => "no unused dependency in any manifest (cargo machete, installed if missing)",
         "doc" => "documentation (cargo doc, warnings denied)",
-        "test" => "unit, integration and doc tests (cargo test --workspace --exclude e2e)",
+        "test" => {
+            "unit, integration and doc tests (cargo test --workspace --exclude e2e; first \
+             npm ci of the certified OpenID Provider's harness, which needs nodejs and npm)"
+        }
         "e2e" => {
             "the browser journeys in a headless Chromium (cargo test -p e2e, after building \
-             s3proxy; needs chromium, chromium-driver and ffmpeg)"
+             s3proxy; needs chromium, chromium-driver, ffmpeg, and nodejs and npm for the \
+             certified OpenID Provider)"
         }
         "fuzz" => {
             "each fuzz target briefly from its seeds, on the pinned nightly (bash fuzz/run.sh 10)"
@@ -86,6 +98,10 @@ fn describe(step: &str) -> &'static str {
 }
 
 fn step(name: &str) -> Result<Outcome> {
+    // sso-client's test and a browser journey sign in through node-oidc-provider.
+    if matches!(name, "test" | "e2e") {
+        oidc_provider_harness()?;
+    }
     let mut cargo = workspace::cargo();
     match name {
         "fmt" => cargo.args(["fmt", "--all", "--", "--check"]),
@@ -113,6 +129,61 @@ fn step(name: &str) -> Result<Outcome> {
         other => return Err(format!("no step named {other:?}")),
     };
     workspace::run(&mut cargo).map(|()| Outcome::Passed)
+}
+
+/// `npm ci` of the certified OpenID Provider's harness, once per run, before the first
+/// step that needs it: its packages exactly as its lockfile pins them (from npm's cache
+/// when it has them). Without Node.js 20 or npm it fails, saying how to get them.
+fn oidc_provider_harness() -> Result<()> {
+    static INSTALLED: AtomicBool = AtomicBool::new(false);
+    if INSTALLED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let install = "install them with `apt-get install -y nodejs npm` (or NodeSource's \
+                   nodejs where the distribution's is older)";
+    let missing: Vec<&str> = ["node", "npm"]
+        .into_iter()
+        .filter(|program| !on_path(program))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "the certified OpenID Provider ({OIDC_PROVIDER_HARNESS}) needs Node.js \
+             {NODE_MAJOR_AT_LEAST} or later and npm; missing: {}: {install}",
+            missing.join(", ")
+        ));
+    }
+    let version = launcher::probe(
+        Command::new("node").arg("--version"),
+        Duration::from_secs(20),
+    )
+    .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    .map_err(|e| format!("`node --version`: {e}"))?;
+    match node_major(&version) {
+        Some(major) if major >= NODE_MAJOR_AT_LEAST => {}
+        _ => {
+            return Err(format!(
+                "the certified OpenID Provider ({OIDC_PROVIDER_HARNESS}) needs Node.js \
+                 {NODE_MAJOR_AT_LEAST} or later, and `node --version` says {version:?}: {install}"
+            ))
+        }
+    }
+    let mut npm = Command::new("npm");
+    npm.current_dir(workspace::root()).args([
+        "ci",
+        "--prefix",
+        OIDC_PROVIDER_HARNESS,
+        "--prefer-offline",
+        "--no-audit",
+        "--no-fund",
+    ]);
+    workspace::run(&mut npm)?;
+    INSTALLED.store(true, Ordering::Relaxed);
+    Ok(())
+}
+
+/// `20` of `v20.19.2`.
+fn node_major(version: &str) -> Option<u32> {
+    version.strip_prefix('v')?.split('.').next()?.parse().ok()
 }
 
 /// `bash fuzz/run.sh 10`: installs cargo-fuzz if missing, builds the targets (outside
@@ -174,4 +245,17 @@ fn compose_config() -> Result<Outcome> {
     };
     command.args(["config", "-q"]);
     workspace::run(&mut command).map(|()| Outcome::Passed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_major_reads_the_major_version() {
+        assert_eq!(node_major("v20.19.2"), Some(20));
+        assert_eq!(node_major("v18.20.4"), Some(18));
+        assert_eq!(node_major("20.1.0"), None);
+        assert_eq!(node_major(""), None);
+    }
 }

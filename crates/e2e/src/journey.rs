@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
 use serde_json::Value;
-use test_kit::Stack;
+use test_kit::{Stack, StackBuilder};
 
 use crate::browser::Chromium;
 use crate::paths::{proxy_bin, require, screenshot_dir};
@@ -65,11 +65,19 @@ impl Journey {
     /// Checks the tools first, so a machine without them fails with the install command
     /// before anything starts.
     pub async fn start(name: &'static str) -> Journey {
+        Journey::start_with(name, |stack| stack).await
+    }
+
+    /// Like [`Journey::start`], with the stack changed by `configure` (the proxy's
+    /// variables, the SSO mock's behaviour).
+    pub async fn start_with(
+        name: &'static str,
+        configure: impl FnOnce(StackBuilder) -> StackBuilder,
+    ) -> Journey {
         for tool in ["chromium", "chromedriver", "ffmpeg"] {
             require(tool);
         }
-        let stack = Stack::builder(proxy_bin())
-            .sso(|c| c.login_page = true)
+        let stack = configure(Stack::builder(proxy_bin()).sso(|c| c.login_page = true))
             .start()
             .await;
         let browser = Chromium::start().await;
@@ -142,6 +150,49 @@ impl Journey {
         }
     }
 
+    /// Waits until the page's visible text holds `needle`, and returns the text.
+    pub async fn wait_for_text(&self, needle: &str) -> String {
+        poll(&format!("a page saying {needle:?}"), WAIT, || async {
+            let text = self.text().await;
+            text.contains(needle).then_some(text)
+        })
+        .await
+    }
+
+    /// Waits until the page has an element matching `css`, and clicks it.
+    pub async fn click(&self, css: &str) {
+        let found = self
+            .client()
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await;
+        let element = match found {
+            Ok(element) => element,
+            Err(e) => panic!("no {css:?} on {}: {e}", self.current_url_or_error().await),
+        };
+        element
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css:?}: {e}"));
+    }
+
+    async fn current_url_or_error(&self) -> String {
+        match self.client().current_url().await {
+            Ok(url) => url.to_string(),
+            Err(e) => format!("(no URL: {e})"),
+        }
+    }
+
+    /// The value of the browser's cookie `name` for the page shown, if it has one.
+    pub async fn cookie(&self, name: &str) -> Option<String> {
+        self.client()
+            .get_named_cookie(name)
+            .await
+            .ok()
+            .map(|c| c.value().to_string())
+    }
+
     /// Waits until the SSO mock's sign-in page is shown, and returns its button's label.
     pub async fn expect_sign_in_page(&self) -> String {
         let sso = self.stack.sso.url();
@@ -183,10 +234,16 @@ impl Journey {
 
     /// Saves the page as `target/e2e/<name>.png` and checks the file is a PNG.
     pub async fn screenshot(&self) -> PathBuf {
+        self.screenshot_as(self.name).await
+    }
+
+    /// Saves the page as `target/e2e/<file>.png` (a step of a journey that shows more
+    /// than its end) and checks the file is a PNG.
+    pub async fn screenshot_as(&self, file: &str) -> PathBuf {
         let png = self.client().screenshot().await.expect("screenshot");
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).expect("screenshot folder");
-        let path = dir.join(format!("{}.png", self.name));
+        let path = dir.join(format!("{file}.png"));
         std::fs::write(&path, &png).expect("write the screenshot");
         let saved = std::fs::read(&path).expect("read the screenshot back");
         assert!(
@@ -201,6 +258,11 @@ impl Journey {
     /// Takes the end state's screenshot and closes the browser.
     pub async fn finish(self) {
         self.screenshot().await;
+        self.close().await;
+    }
+
+    /// Closes the browser, for a journey whose screenshots were taken on the way.
+    pub async fn close(self) {
         self.browser.close().await;
     }
 }

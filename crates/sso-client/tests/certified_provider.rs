@@ -4,121 +4,34 @@
 //! browser would, cookies on), the ID token verified, userinfo, and RP-initiated logout.
 //!
 //! Needs Node.js and the harness's packages: `apt-get install -y nodejs npm` and
-//! `npm ci --prefix testdata/oidc-provider`. Without them the test fails saying so.
-
-use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+//! `npm ci --prefix testdata/oidc-provider` (which `cargo xtask test` runs). Without them
+//! the test fails saying so.
 
 use sso_client::{
     IdTokenCheck, Nonce, OidcSettings, Outcome, PkceVerifier, Provider, SignIn, SsoClient,
     SsoSettings,
 };
+use test_kit::{CertifiedProvider, CERTIFIED_EMAIL, CERTIFIED_GROUPS};
 use url::Url;
 
 const CALLBACK: &str = "https://assets.example.com/__redirect_from_sso";
 const SIGNED_OUT: &str = "https://assets.example.com/signed-out";
 const CLIENT_SECRET: &str = "a-secret: with spaces & symbols";
-/// node-oidc-provider takes a few seconds to load on a busy machine.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn harness() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/oidc-provider")
+async fn start_provider() -> CertifiedProvider {
+    CertifiedProvider::start(CALLBACK, SIGNED_OUT, CLIENT_SECRET).await
 }
 
-/// The provider process; killed when dropped. Its standard error is shown only when
-/// the test failed.
-struct CertifiedProvider {
-    child: Child,
-    issuer: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl CertifiedProvider {
-    fn start() -> CertifiedProvider {
-        let dir = harness();
-        let install = "install it from the workspace root with `npm ci --prefix \
-                       testdata/oidc-provider` (Node.js and npm: `apt-get install -y nodejs npm`)";
-        match Command::new("node").arg("--version").output() {
-            Ok(out) if out.status.success() => {}
-            _ => panic!("node is not installed: the certified OpenID Provider needs it; {install}"),
-        }
-        assert!(
-            dir.join("node_modules/oidc-provider/package.json").exists(),
-            "the harness's oidc-provider package is missing: {install}"
-        );
-        let mut child = Command::new("node")
-            .arg("server.mjs")
-            .current_dir(&dir)
-            .env("CALLBACK", CALLBACK)
-            .env("SIGNED_OUT", SIGNED_OUT)
-            .env("CLIENT_SECRET", CLIENT_SECRET)
-            // It exits when this pipe closes, even if this process is killed.
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start node: {e}"));
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().expect("stderr");
-        let collected = stderr.clone();
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            collected.lock().unwrap().push_str(&text);
-        });
-        let stdout = child.stdout.take().expect("stdout");
-        let (ready, issuer) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(issuer) = line.strip_prefix("READY ") {
-                    let _ = ready.send(issuer.to_owned());
-                }
-            }
-        });
-        let mut provider = CertifiedProvider {
-            child,
-            issuer: String::new(),
-            stderr,
-        };
-        provider.issuer = issuer.recv_timeout(START_TIMEOUT).unwrap_or_else(|_| {
-            panic!("node-oidc-provider did not start within {START_TIMEOUT:?}")
-        });
-        provider
-    }
-
-    fn client(&self, client_id: &str) -> SsoClient {
-        // SSO_URL with a trailing slash, the issuer without: one slash aside.
-        let mut settings = SsoSettings::new(
-            format!("{}/", self.issuer),
-            format!("{}/", self.issuer),
-            client_id,
-            CLIENT_SECRET,
-        );
-        settings.provider = Provider::Oidc(OidcSettings {
-            scopes: vec!["email".into(), "profile".into(), "groups".into()],
-            ..OidcSettings::default()
-        });
-        SsoClient::new(settings).expect("client")
-    }
-}
-
-impl Drop for CertifiedProvider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            // The reader thread has what the process wrote before it was killed.
-            std::thread::sleep(Duration::from_millis(100));
-            eprintln!(
-                "node-oidc-provider's stderr:\n{}",
-                self.stderr.lock().unwrap()
-            );
-        }
-    }
+/// A client of `provider` as `client_id`, in the OpenID mode.
+fn client_of(provider: &CertifiedProvider, client_id: &str) -> SsoClient {
+    // SSO_URL with a trailing slash, the issuer without: one slash aside.
+    let issuer = format!("{}/", provider.issuer());
+    let mut settings = SsoSettings::new(issuer.clone(), issuer, client_id, CLIENT_SECRET);
+    settings.provider = Provider::Oidc(OidcSettings {
+        scopes: vec!["email".into(), "profile".into(), "groups".into()],
+        ..OidcSettings::default()
+    });
+    SsoClient::new(settings).expect("client")
 }
 
 /// The value of the first `attr="…"` after `from` in `page`.
@@ -217,10 +130,10 @@ async fn sign_in(
 
 #[tokio::test]
 async fn a_certified_provider_signs_people_in() {
-    let provider = CertifiedProvider::start();
+    let provider = start_provider().await;
 
     for (client_id, alg) in [("s3proxy-rs256", "RS256"), ("s3proxy-es256", "ES256")] {
-        let client = provider.client(client_id);
+        let client = client_of(&provider, client_id);
         client.discover().await.expect("discovery");
         let outcome = sign_in(&client, "ada", None).await;
         let Outcome::Accepted(signed_in) = outcome else {
@@ -237,10 +150,10 @@ async fn a_certified_provider_signs_people_in() {
         let profile = signed_in.profile.expect("a profile");
         assert_eq!(profile.subject.as_deref(), Some("ada"));
         // From userinfo: this provider puts scope claims there, not in the ID token.
-        assert_eq!(profile.emails, ["ada.lovelace@example.org"]);
+        assert_eq!(profile.emails, [CERTIFIED_EMAIL]);
         assert_eq!(
             profile.groups,
-            Some(vec!["analytical-engine".to_string(), "finance".to_string()])
+            Some(CERTIFIED_GROUPS.map(String::from).to_vec())
         );
 
         let token = &signed_in.access_token.0;
@@ -260,7 +173,7 @@ async fn a_certified_provider_signs_people_in() {
             .expect("an end_session_endpoint");
         assert!(logout.starts_with(&format!(
             "{}/session/end?client_id={client_id}&",
-            provider.issuer
+            provider.issuer()
         )));
         let response = reqwest::get(&logout).await.unwrap();
         assert_eq!(response.status(), 200, "{:?}", response.text().await);
@@ -271,8 +184,8 @@ async fn a_certified_provider_signs_people_in() {
 /// done, not just passed because the mock always agrees.
 #[tokio::test]
 async fn a_certified_providers_token_is_refused_for_another_nonce() {
-    let provider = CertifiedProvider::start();
-    let client = provider.client("s3proxy-rs256");
+    let provider = start_provider().await;
+    let client = client_of(&provider, "s3proxy-rs256");
     client.discover().await.expect("discovery");
     let other = client.new_nonce().unwrap();
     let outcome = sign_in(&client, "ada", Some(&other)).await;
@@ -283,7 +196,7 @@ async fn a_certified_providers_token_is_refused_for_another_nonce() {
     assert_eq!(check, Some(IdTokenCheck::Nonce), "{outcome:?}");
 
     // And a client the provider does not know is refused by the provider itself.
-    let stranger = provider.client("s3proxy-unknown");
+    let stranger = client_of(&provider, "s3proxy-unknown");
     stranger.discover().await.expect("discovery");
     let nonce = stranger.new_nonce().unwrap();
     let url = stranger
@@ -305,8 +218,8 @@ async fn a_certified_providers_token_is_refused_for_another_nonce() {
 /// then sees as "sign in again".
 #[tokio::test]
 async fn a_certified_provider_refuses_a_code_twice() {
-    let provider = CertifiedProvider::start();
-    let client = provider.client("s3proxy-rs256");
+    let provider = start_provider().await;
+    let client = client_of(&provider, "s3proxy-rs256");
     client.discover().await.expect("discovery");
     let back = through_the_pages(&client, "ada").await;
     let first = client

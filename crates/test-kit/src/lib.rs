@@ -6,7 +6,8 @@
 //! the test's own process, so a test can stop, restart and reconfigure them. So do the
 //! stand-ins for the AWS credential sources (an ECS credentials endpoint, STS for web
 //! identity, IMDSv2), which issue short-lived credentials dev-s3 checks, and can be made
-//! to hang, fail and recover ([`Behaviour`]).
+//! to hang, fail and recover ([`Behaviour`]). [`CertifiedProvider`] runs a certified
+//! OpenID Provider (node-oidc-provider) the service was not written for.
 //!
 //! A part that cannot run here (no `redis-server` on PATH, say) fails the test with a
 //! message saying how to install it: nothing is skipped silently.
@@ -23,6 +24,7 @@
 //! ```
 
 mod browser;
+mod certified_provider;
 mod credential_endpoint;
 mod ecs_credentials;
 mod imds;
@@ -40,6 +42,10 @@ mod test_ca;
 mod tls_front;
 
 pub use browser::{Browser, Page};
+pub use certified_provider::{
+    certified_provider_harness, CertifiedProvider, CERTIFIED_CLIENTS, CERTIFIED_EMAIL,
+    CERTIFIED_GROUPS,
+};
 pub use credential_endpoint::{Behaviour, CredentialEndpoint, Issued};
 pub use dev_s3::StoredHeaders;
 pub use ecs_credentials::EcsCredentials;

@@ -26,13 +26,19 @@ const START_LIMIT: Duration = Duration::from_secs(20);
 impl Proxy {
     /// Starts the binary with `env` plus `PORT`, and waits until it accepts connections.
     pub async fn spawn(bin: &Path, env: &[(String, String)]) -> Proxy {
-        Proxy::spawn_logging(bin, env, false).await
+        Proxy::spawn_logging(bin, free_port(), env, false).await
+    }
+
+    /// Like [`Proxy::spawn`], listening on `port` (one from [`free_port`]): for a
+    /// provider that must be told the proxy's callback URL before the proxy starts.
+    pub async fn spawn_on_port(bin: &Path, port: u16, env: &[(String, String)]) -> Proxy {
+        Proxy::spawn_logging(bin, port, env, false).await
     }
 
     /// Like [`Proxy::spawn`], with the log on a pipe: take it with
     /// [`Proxy::take_log_pipe`] (and [`Proxy::logs`] is empty).
     pub async fn spawn_with_log_pipe(bin: &Path, env: &[(String, String)]) -> Proxy {
-        Proxy::spawn_logging(bin, env, true).await
+        Proxy::spawn_logging(bin, free_port(), env, true).await
     }
 
     /// The read end of the log pipe of a proxy started with a pipe.
@@ -40,8 +46,7 @@ impl Proxy {
         self.process.take_stderr()
     }
 
-    async fn spawn_logging(bin: &Path, env: &[(String, String)], pipe: bool) -> Proxy {
-        let port = free_port();
+    async fn spawn_logging(bin: &Path, port: u16, env: &[(String, String)], pipe: bool) -> Proxy {
         let env = env.iter().filter(|(k, _)| k != "PORT").map(|(k, v)| (k, v));
         let spec = launcher::s3proxy(bin, port).env_only(&INHERITED).envs(env);
         let dir = tempfile::tempdir().expect("temp dir");

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use dev_s3::{S3Config, S3Server, StoredHeaders};
-use sso_mock::{MockConfig, SsoMock};
+use sso_mock::{MockConfig, OidcMock, SsoMock};
 
 use crate::proxy::Proxy;
 use crate::redis_server::{RedisOptions, RedisServer};
@@ -18,6 +18,7 @@ pub struct StackBuilder {
     sso: MockConfig,
     redis: RedisOptions,
     overrides: Vec<(String, Option<String>)>,
+    proxy_port: Option<u16>,
 }
 
 impl StackBuilder {
@@ -45,6 +46,23 @@ impl StackBuilder {
         self
     }
 
+    /// Signs in through OpenID Connect: the SSO mock is an OpenID Provider too
+    /// (changed by `f`), and the proxy runs with `SSO_PROVIDER=oidc` and the mock's URL
+    /// as its issuer.
+    pub fn oidc(mut self, f: impl FnOnce(&mut OidcMock)) -> Self {
+        let mut oidc = OidcMock::default();
+        f(&mut oidc);
+        self.sso.oidc = Some(oidc);
+        self.env("SSO_PROVIDER", "oidc")
+    }
+
+    /// The proxy listens on `port` (from [`free_port`](crate::free_port)) rather than a
+    /// free port of its own: for a provider that must know the callback URL first.
+    pub fn proxy_port(mut self, port: u16) -> Self {
+        self.proxy_port = Some(port);
+        self
+    }
+
     pub async fn start(self) -> Stack {
         let redis = RedisServer::start_with(self.redis.clone()).await;
         let (s3_root, s3) = start_s3().await;
@@ -52,7 +70,10 @@ impl StackBuilder {
             .await
             .expect("start the SSO mock");
         let env = proxy_env(&redis, &s3, &sso, &self.sso, &self.overrides);
-        let proxy = Proxy::spawn(&self.bin, &env).await;
+        let proxy = match self.proxy_port {
+            Some(port) => Proxy::spawn_on_port(&self.bin, port, &env).await,
+            None => Proxy::spawn(&self.bin, &env).await,
+        };
         Stack {
             proxy,
             sso,
@@ -161,6 +182,7 @@ impl Stack {
             sso: MockConfig::default(),
             redis: RedisOptions::default(),
             overrides: Vec::new(),
+            proxy_port: None,
         }
     }
 
