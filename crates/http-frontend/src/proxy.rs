@@ -5,7 +5,7 @@ use crate::objects::Objects;
 use crate::report::{failed, S3};
 use crate::responses::{empty, HttpResponse};
 use http::request::Parts;
-use http::{header, HeaderMap, HeaderValue, Response};
+use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 use http_input::IfRange;
 use s3_streamer::{FetchError, Method, ObjectRequest, ObjectResponse};
 
