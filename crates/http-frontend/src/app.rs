@@ -87,6 +87,7 @@ impl<S: SessionStore + 'static> App<S> {
         }
     }
 
+    /// The settings the app runs with.
     pub fn settings(&self) -> &FrontendSettings {
         &self.inner.settings
     }

@@ -26,6 +26,8 @@
 //! assert_eq!(usable_range("bytes=abc"), None);
 //! ```
 
+#![warn(missing_docs)]
+
 mod callback;
 mod client_address;
 mod conditional;

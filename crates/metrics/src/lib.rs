@@ -37,6 +37,8 @@
 //! assert!(text.contains("s3proxy_http_requests_in_flight 0\n"));
 //! ```
 
+#![warn(missing_docs)]
+
 mod histogram;
 mod process;
 mod render;
@@ -50,8 +52,11 @@ use histogram::Histogram;
 /// The method label: anything but GET and HEAD is `other` (and answered 405).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
+    /// `GET`.
     Get,
+    /// `HEAD`.
     Head,
+    /// Any other method.
     Other,
 }
 
@@ -67,10 +72,14 @@ impl Method {
     }
 }
 
+/// The upstream label: the services a request may wait for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upstream {
+    /// S3 (GetObject, HeadObject).
     S3,
+    /// The session store.
     Redis,
+    /// The SSO (token exchange and checks).
     Sso,
 }
 
@@ -90,7 +99,9 @@ impl Upstream {
 /// 403 included). `Error`: a timeout, a network failure, an unusable answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
+    /// An answer the proxy can use.
     Ok,
+    /// A timeout, a network failure, an unusable answer.
     Error,
 }
 
@@ -135,8 +146,11 @@ impl LoginStage {
 /// What the SSO said of a session's token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenCheck {
+    /// The token is still good.
     Accepted,
+    /// The SSO refused it (401 or 403): the person signs in again.
     Rejected,
+    /// No usable answer from the SSO.
     Failed,
 }
 
@@ -263,10 +277,12 @@ impl Metrics {
         self.upstream[upstream as usize][outcome as usize].observe(elapsed);
     }
 
+    /// A sign-in reached `stage`.
     pub fn login(&self, stage: LoginStage) {
         self.logins[stage as usize].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A session's token was checked with the SSO.
     pub fn token_check(&self, result: TokenCheck) {
         self.token_checks[result as usize].fetch_add(1, Ordering::Relaxed);
     }

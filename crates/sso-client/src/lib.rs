@@ -77,6 +77,8 @@
 //! ));
 //! ```
 
+#![warn(missing_docs)]
+
 mod client;
 mod encode;
 mod error;

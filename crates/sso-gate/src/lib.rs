@@ -61,6 +61,8 @@
 //! # });
 //! ```
 
+#![warn(missing_docs)]
+
 mod binding;
 mod core;
 mod failure;
