@@ -29,6 +29,13 @@
 //! assert!(err.to_string().contains("SSO_CLIENT_SECRET"));
 //! ```
 
+#![warn(missing_docs)]
+
+// The README's examples are compiled (and run, but for `no_run`) with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
+
 mod raw;
 mod validate;
 
@@ -58,8 +65,11 @@ impl std::fmt::Debug for RedisTarget {
 /// The `SameSite` attribute forced on the session cookie by `COOKIE_SAMESITE`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SameSite {
+    /// `none`: sent on cross-site requests too (the browser requires `Secure` then).
     None,
+    /// `lax`: sent on top-level navigations from other sites.
     Lax,
+    /// `strict`: sent only on requests from the same site.
     Strict,
 }
 
@@ -100,7 +110,9 @@ pub struct OidcConfig {
 /// Static AWS credentials, from `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AwsKeys {
+    /// `AWS_ACCESS_KEY_ID`.
     pub access_key_id: String,
+    /// `AWS_SECRET_ACCESS_KEY`. Never printed.
     pub secret_access_key: String,
 }
 
@@ -124,7 +136,9 @@ pub struct Config {
     pub sso_url: String,
     /// `SSO_URL_INTERNAL` (default `SSO_URL`), always ending with `/`: what the service calls.
     pub sso_url_internal: String,
+    /// `SSO_CLIENT_ID`: who the service is to the SSO.
     pub sso_client_id: String,
+    /// `SSO_CLIENT_SECRET`. Never printed.
     pub sso_client_secret: String,
     /// `SSO_TOKEN_CHECK_GRACE_PERIOD`: how long a token is trusted without asking the SSO.
     pub sso_token_check_grace_period: Duration,

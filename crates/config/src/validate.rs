@@ -12,7 +12,9 @@ mod traces;
 /// One invalid or missing variable. `message` never contains the variable's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// The variable's name, e.g. `PORT`.
     pub variable: &'static str,
+    /// What is wrong with it, for a person to read.
     pub message: String,
 }
 
@@ -29,6 +31,7 @@ impl Problem {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", render(.problems))]
 pub struct ConfigError {
+    /// Every problem found, in the order the variables are read.
     pub problems: Vec<Problem>,
 }
 

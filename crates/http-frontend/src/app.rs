@@ -88,6 +88,7 @@ impl<S: SessionStore + 'static> App<S> {
         }
     }
 
+    /// The settings the app runs with.
     pub fn settings(&self) -> &FrontendSettings {
         &self.inner.settings
     }

@@ -54,6 +54,10 @@ pub struct FrontendSettings {
 const MAX_DRAIN_WINDOW: Duration = Duration::from_secs(2);
 
 impl FrontendSettings {
+    /// The service's defaults, `healthcheck_key` served without a session: 10 s to send a
+    /// head, 120 s keep-alive, 32 KiB heads, 300 s for a stalled body, 10 s to shut down,
+    /// 10,000 connections, one trusted `X-Forwarded-For` hop, PKCE on, everyone who signs
+    /// in allowed.
     pub fn new(healthcheck_key: impl Into<String>) -> FrontendSettings {
         FrontendSettings {
             healthcheck_key: healthcheck_key.into(),

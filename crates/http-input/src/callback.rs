@@ -8,7 +8,9 @@ pub const MAX_CODE_BYTES: usize = 1024;
 /// What the SSO sent the browser back with.
 #[derive(Clone, PartialEq, Eq)]
 pub struct CallbackParams {
+    /// The authorization code, to exchange for a token (at most [`MAX_CODE_BYTES`]).
     pub code: String,
+    /// The state the sign-in was saved under.
     pub state: String,
 }
 

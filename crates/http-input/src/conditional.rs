@@ -8,9 +8,13 @@ use http::{header, HeaderMap, HeaderName};
 /// one that does not parse is dropped, as HTTP says to ignore an invalid date.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Conditions {
+    /// `If-None-Match`, as sent.
     pub if_none_match: Option<String>,
+    /// `If-Match`, as sent.
     pub if_match: Option<String>,
+    /// `If-Modified-Since`, when it is a valid HTTP date.
     pub if_modified_since: Option<SystemTime>,
+    /// `If-Unmodified-Since`, when it is a valid HTTP date.
     pub if_unmodified_since: Option<SystemTime>,
 }
 

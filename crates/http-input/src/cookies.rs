@@ -13,8 +13,11 @@ pub const SESSION_COOKIE_MAX_AGE: Duration = Duration::from_secs(9 * 3600);
 /// The `SameSite` attribute of the session cookie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SameSite {
+    /// `SameSite=None` (with `Secure`): sent on cross-site requests too.
     None,
+    /// `SameSite=Lax`: sent on top-level navigations from other sites.
     Lax,
+    /// `SameSite=Strict`: sent only on requests from the same site.
     Strict,
 }
 

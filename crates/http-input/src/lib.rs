@@ -26,6 +26,13 @@
 //! assert_eq!(usable_range("bytes=abc"), None);
 //! ```
 
+#![warn(missing_docs)]
+
+// The README's examples are compiled (and run, but for `no_run`) with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
+
 mod callback;
 mod client_address;
 mod conditional;

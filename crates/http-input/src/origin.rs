@@ -6,7 +6,9 @@ use http::uri::Authority;
 /// The scheme and host the browser used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
+    /// Whether the browser used https (as the balancer in front says).
     pub https: bool,
+    /// The `Host` header as sent: a host name, maybe with a port.
     pub host: String,
 }
 
@@ -47,6 +49,7 @@ impl Origin {
         })
     }
 
+    /// `https` or `http`.
     pub fn scheme(&self) -> &'static str {
         if self.https {
             "https"

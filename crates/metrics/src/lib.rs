@@ -38,6 +38,13 @@
 //! assert!(text.contains("s3proxy_http_requests_in_flight 0\n"));
 //! ```
 
+#![warn(missing_docs)]
+
+// The README's examples are compiled (and run, but for `no_run`) with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
+
 mod histogram;
 mod process;
 mod render;
@@ -51,8 +58,11 @@ use histogram::Histogram;
 /// The method label: anything but GET and HEAD is `other` (and answered 405).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
+    /// `GET`.
     Get,
+    /// `HEAD`.
     Head,
+    /// Any other method.
     Other,
 }
 
@@ -68,10 +78,14 @@ impl Method {
     }
 }
 
+/// The upstream label: the services a request may wait for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upstream {
+    /// S3 (GetObject, HeadObject).
     S3,
+    /// The session store.
     Redis,
+    /// The SSO (token exchange and checks).
     Sso,
 }
 
@@ -91,7 +105,9 @@ impl Upstream {
 /// 403 included). `Error`: a timeout, a network failure, an unusable answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
+    /// An answer the proxy can use.
     Ok,
+    /// A timeout, a network failure, an unusable answer.
     Error,
 }
 
@@ -136,8 +152,11 @@ impl LoginStage {
 /// What the SSO said of a session's token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenCheck {
+    /// The token is still good.
     Accepted,
+    /// The SSO refused it (401 or 403): the person signs in again.
     Rejected,
+    /// No usable answer from the SSO.
     Failed,
 }
 
@@ -267,10 +286,12 @@ impl Metrics {
         self.upstream[upstream as usize][outcome as usize].observe(elapsed);
     }
 
+    /// A sign-in reached `stage`.
     pub fn login(&self, stage: LoginStage) {
         self.logins[stage as usize].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A session's token was checked with the SSO.
     pub fn token_check(&self, result: TokenCheck) {
         self.token_checks[result as usize].fetch_add(1, Ordering::Relaxed);
     }

@@ -60,6 +60,13 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
+// The README's examples are compiled and run with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
+
 mod ids;
 mod otlp;
 mod propagation;

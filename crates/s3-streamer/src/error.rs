@@ -5,17 +5,24 @@ use http::{HeaderMap, StatusCode};
 /// Why no object is sent. [`FetchError::status`] is the status to answer the client with.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
+    /// No object has this key.
     #[error("no such key")]
     NotFound,
     /// The client's copy is current (`If-None-Match`, `If-Modified-Since`).
     #[error("not modified")]
-    NotModified { headers: HeaderMap },
+    NotModified {
+        /// S3's `ETag`, `Last-Modified`, `Cache-Control` and `Expires`, for the 304.
+        headers: HeaderMap,
+    },
     /// `If-Match` or `If-Unmodified-Since` failed.
     #[error("precondition failed")]
     PreconditionFailed,
     /// The range starts past the end; `size` is the object's size when known.
     #[error("range not satisfiable")]
-    RangeNotSatisfiable { size: Option<u64> },
+    RangeNotSatisfiable {
+        /// The object's size, from S3's `Content-Range` (`bytes */<size>`).
+        size: Option<u64>,
+    },
     /// Anything else: access denied, bad credentials, S3 down, a timeout. The message is
     /// for the log, never for the client.
     #[error("{0}")]
@@ -28,6 +35,7 @@ pub enum FetchError {
 }
 
 impl FetchError {
+    /// The status a proxy answers with: 404, 304, 412, 416, 500 or 503.
     pub fn status(&self) -> StatusCode {
         match self {
             FetchError::NotFound => StatusCode::NOT_FOUND,

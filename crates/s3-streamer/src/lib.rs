@@ -35,6 +35,67 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! An [`ObjectBody`] is an `http_body::Body` of [`Bytes`](bytes::Bytes), so it is the
+//! body of a hyper response as it is: a whole (small) object server, each object streamed
+//! from S3 to its client with backpressure, and S3's status and headers passed on.
+//!
+//! ```no_run
+//! use std::convert::Infallible;
+//!
+//! use hyper::body::Incoming;
+//! use hyper::server::conn::http1;
+//! use hyper::service::service_fn;
+//! use hyper::{header, Request, Response};
+//! use hyper_util::rt::TokioIo;
+//! use s3_streamer::{Method, ObjectBody, ObjectRequest, S3Settings, S3Streamer};
+//!
+//! /// `GET /<key>` answered with the object, or with S3's reason for not sending one.
+//! async fn object(s3: S3Streamer, request: Request<Incoming>) -> Response<ObjectBody> {
+//!     let key = request.uri().path().trim_start_matches('/');
+//!     let mut get = ObjectRequest::new(Method::Get, key);
+//!     get.range = request
+//!         .headers()
+//!         .get(header::RANGE)
+//!         .and_then(|range| range.to_str().ok())
+//!         .map(str::to_owned);
+//!     match s3.fetch(&get).await {
+//!         Ok(object) => {
+//!             let mut response = Response::new(object.body);
+//!             *response.status_mut() = object.status;
+//!             *response.headers_mut() = object.headers;
+//!             response
+//!         }
+//!         Err(e) => {
+//!             let mut response = Response::new(ObjectBody::empty());
+//!             *response.status_mut() = e.status();
+//!             response
+//!         }
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let s3 = S3Streamer::new(S3Settings::new("eu-west-2", "my-bucket")).await?;
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//!     loop {
+//!         let (stream, _) = listener.accept().await?;
+//!         let s3 = s3.clone();
+//!         let service = service_fn(move |request| {
+//!             let s3 = s3.clone();
+//!             async move { Ok::<_, Infallible>(object(s3, request).await) }
+//!         });
+//!         tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
+//!     }
+//! }
+//! ```
+
+#![warn(missing_docs)]
+
+// The README's examples are compiled (and run, but for `no_run`) with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
 
 mod answer;
 mod body;

@@ -9,7 +9,9 @@ use crate::body::ObjectBody;
 /// GET streams the body; HEAD asks for the headers only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
+    /// GetObject: the headers and the body.
     Get,
+    /// HeadObject: the headers only.
     Head,
 }
 
@@ -17,12 +19,19 @@ pub enum Method {
 /// headers that S3 should see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectRequest {
+    /// GET or HEAD.
     pub method: Method,
+    /// The key, percent-decoded, without the configured prefix.
     pub key: String,
+    /// The client's `Range` (see `http_input::usable_range` for which are worth sending).
     pub range: Option<String>,
+    /// The client's `If-None-Match`.
     pub if_none_match: Option<String>,
+    /// The client's `If-Match`.
     pub if_match: Option<String>,
+    /// The client's `If-Modified-Since`.
     pub if_modified_since: Option<SystemTime>,
+    /// The client's `If-Unmodified-Since`.
     pub if_unmodified_since: Option<SystemTime>,
     /// Added after signing, so outside the signature: trace headers
     /// (`X-Amzn-Trace-Id`, `traceparent`), which S3 reads to join a trace.
@@ -30,6 +39,7 @@ pub struct ObjectRequest {
 }
 
 impl ObjectRequest {
+    /// A request for `key` without a range or conditions.
     pub fn new(method: Method, key: impl Into<String>) -> ObjectRequest {
         ObjectRequest {
             method,

@@ -5,7 +5,9 @@ use std::time::Duration;
 /// Static credentials. `Debug` hides the secret.
 #[derive(Clone)]
 pub struct StaticKeys {
+    /// The access key id.
     pub access_key_id: String,
+    /// The secret key. Never printed.
     pub secret_access_key: String,
 }
 
@@ -20,7 +22,9 @@ impl std::fmt::Debug for StaticKeys {
 /// Which bucket, where, and how to reach it.
 #[derive(Debug, Clone)]
 pub struct S3Settings {
+    /// The bucket's region, e.g. `eu-west-2` (signed into every request).
     pub region: String,
+    /// The bucket's name.
     pub bucket: String,
     /// Prepended to every key with a `/`; empty for none. No leading or trailing `/`.
     pub key_prefix: String,
@@ -28,6 +32,7 @@ pub struct S3Settings {
     pub static_keys: Option<StaticKeys>,
     /// A custom endpoint (MinIO, a local server), addressed path-style.
     pub endpoint: Option<String>,
+    /// Bound on establishing a connection to S3.
     pub connect_timeout: Duration,
     /// Bound on waiting for S3's response head (not on streaming the body).
     pub response_timeout: Duration,
@@ -36,6 +41,8 @@ pub struct S3Settings {
 }
 
 impl S3Settings {
+    /// The settings for `bucket` in `region`: no prefix, the default credential chain, AWS's
+    /// endpoint, a 3 s connect and a 10 s response timeout, the system's trusted roots.
     pub fn new(region: impl Into<String>, bucket: impl Into<String>) -> S3Settings {
         S3Settings {
             region: region.into(),

@@ -5,7 +5,9 @@ use crate::{CacheLookup, LoginState, MemoryStore, RedisStore, Session, SessionSt
 /// Either store, picked from configuration (`memory://` or a Redis URL).
 #[derive(Clone)]
 pub enum AnyStore {
+    /// Sessions in Redis, shared by every instance.
     Redis(RedisStore),
+    /// Sessions in this process (`memory://`).
     Memory(MemoryStore),
 }
 

@@ -3,6 +3,7 @@
 /// The value of the "token checked" marker.
 pub const CHECKED_VALUE: &str = "checked";
 
+/// The URL a sign-in started from, under its state.
 pub fn state_key(state: &str) -> String {
     format!("s3proxy__sso_state__{state}")
 }
@@ -20,10 +21,12 @@ pub fn nonce_key(state: &str) -> String {
 /// What every session key (token and marker) begins with.
 pub(crate) const SESSION_KEY_PREFIX: &str = "s3proxy__assets_session_id__";
 
+/// A session's SSO access token.
 pub fn token_key(session_id: &str) -> String {
     format!("{SESSION_KEY_PREFIX}{session_id}__sso_token")
 }
 
+/// A session's "token checked" marker, alive for the grace period.
 pub fn checked_key(session_id: &str) -> String {
     format!("{SESSION_KEY_PREFIX}{session_id}__sso_token_checked")
 }

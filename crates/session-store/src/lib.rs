@@ -41,6 +41,13 @@
 //! # });
 //! ```
 
+#![warn(missing_docs)]
+
+// The README's examples are compiled (and run, but for `no_run`) with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
+
 mod any;
 mod cache;
 mod keys;
@@ -62,12 +69,16 @@ pub use redis_store::{RedisSettings, RedisStore};
 /// A failure to reach or use the store. Never holds a key or a value (they are secrets).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The URL is not one Redis can be reached at (never the URL itself: it may hold a password).
     #[error("invalid Redis URL: {0}")]
     InvalidUrl(String),
+    /// Redis could not be reached, or is not a usable primary now.
     #[error("Redis unavailable: {0}")]
     Unavailable(String),
+    /// An operation took longer than the settings allow.
     #[error("Redis command timed out after {0:?}")]
     Timeout(Duration),
+    /// Redis answered with an error, or with something unexpected.
     #[error("Redis command failed: {0}")]
     Command(String),
 }
@@ -107,6 +118,7 @@ pub struct LoginState {
 }
 
 impl LoginState {
+    /// A sign-in that started at `original_url`, without a nonce.
     pub fn new(original_url: impl Into<String>, pkce_verifier: Option<String>) -> LoginState {
         LoginState {
             original_url: original_url.into(),
@@ -138,6 +150,7 @@ impl std::fmt::Debug for LoginState {
 /// What a session holds.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Session {
+    /// The SSO's access token. Never printed.
     pub token: String,
     /// The token was confirmed by the SSO within the grace period.
     pub checked: bool,

@@ -50,6 +50,7 @@ impl Entries {
 }
 
 impl MemoryStore {
+    /// An empty store whose keys live as long as `ttls` say.
     pub fn new(ttls: StoreTtls) -> MemoryStore {
         MemoryStore {
             ttls,

@@ -41,6 +41,7 @@ pub struct RedisSettings {
     /// Most connections the pool opens. Operations share one multiplexed connection;
     /// more are opened only while replacing a failed one.
     pub pool_size: usize,
+    /// How long each kind of key lives.
     pub ttls: StoreTtls,
     /// For `rediss://`: DER certificates of the authorities to trust; `None`: the
     /// system's (as rustls-native-certs finds them).
@@ -51,6 +52,9 @@ pub struct RedisSettings {
 }
 
 impl RedisSettings {
+    /// The settings for the Redis at `url`, with the service's defaults (a 2 s timeout,
+    /// 16 connections at most, the default TTLs, the system's roots, a session cache of
+    /// 100,000 entries).
     pub fn new(url: impl Into<String>) -> RedisSettings {
         RedisSettings {
             url: url.into(),

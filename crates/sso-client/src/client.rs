@@ -42,6 +42,9 @@ pub struct SsoClient {
 }
 
 impl SsoClient {
+    /// A client for the SSO of `settings`. Nothing is sent yet; it fails
+    /// ([`SsoError::Client`]) only on settings no client can be built from: a trusted
+    /// root that is no certificate, or URLs that cannot be parsed.
     pub fn new(settings: SsoSettings) -> Result<SsoClient, SsoError> {
         let mut builder = reqwest::Client::builder();
         if let Some(roots) = &settings.tls_roots {

@@ -3,12 +3,17 @@
 /// Why a call to the SSO did not give an answer we can use. Never holds a token or secret.
 #[derive(Debug, thiserror::Error)]
 pub enum SsoError {
+    /// The client could not be built from its settings (a trusted root that is no
+    /// certificate, a URL that cannot be parsed).
     #[error("could not build the HTTP client: {0}")]
     Client(String),
+    /// No answer: connection refused or reset, a timeout, TLS failing.
     #[error("SSO unreachable or too slow: {0}")]
     Transport(String),
+    /// An answer with a status this call does not expect.
     #[error("SSO answered with unexpected status {0}")]
     Status(u16),
+    /// An answer whose body is not what this call expects.
     #[error("SSO answer is not what was expected: {0}")]
     Body(String),
     /// OpenID Connect: the provider's discovery document has not been read yet (the
@@ -21,7 +26,10 @@ pub enum SsoError {
     /// OpenID Connect: the ID token failed this check. The sign-in must be refused
     /// (nothing stored); never a fault of ours or the provider's availability.
     #[error("ID token refused: {check}")]
-    IdToken { check: IdTokenCheck },
+    IdToken {
+        /// The check it failed.
+        check: IdTokenCheck,
+    },
     /// OpenID Connect: a sign-in was started or finished without its nonce.
     #[error("OpenID sign-in without a nonce")]
     NonceMissing,

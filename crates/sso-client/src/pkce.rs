@@ -36,6 +36,7 @@ impl PkceVerifier {
         PkceVerifier(verifier)
     }
 
+    /// The verifier itself, to save until the code is exchanged. A secret: never log it.
     pub fn as_str(&self) -> &str {
         &self.0
     }

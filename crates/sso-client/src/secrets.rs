@@ -53,6 +53,7 @@ impl Nonce {
         Nonce(nonce)
     }
 
+    /// The nonce itself, to save with the sign-in's state. Never log it.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -12,7 +12,9 @@ pub struct SsoSettings {
     /// [`Provider::Oidc`], only its origin counts: every call whose URL has the issuer's
     /// origin (discovery, token, JWKS, userinfo) goes to this origin instead, same path.
     pub internal_url: String,
+    /// This service's OAuth2 client id.
     pub client_id: String,
+    /// This service's OAuth2 client secret. Never printed.
     pub client_secret: String,
     /// Bound on each whole call to the SSO.
     pub timeout: Duration,

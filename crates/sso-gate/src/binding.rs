@@ -28,6 +28,7 @@ impl std::fmt::Debug for StateBinding {
 }
 
 impl StateBinding {
+    /// A binding keyed with `key` (the same on every instance).
     pub fn new(key: impl Into<Vec<u8>>) -> StateBinding {
         StateBinding { key: key.into() }
     }

@@ -49,6 +49,7 @@ impl<S: SessionStore> GateLayer<S> {
         }
     }
 
+    /// The settings the gate runs with.
     pub fn settings(&self) -> &GateSettings {
         &self.core.settings
     }

@@ -61,6 +61,13 @@
 //! # });
 //! ```
 
+#![warn(missing_docs)]
+
+// The README's examples are compiled (and run, but for `no_run`) with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
+
 mod binding;
 mod core;
 mod failure;

@@ -18,8 +18,11 @@ pub enum LoginStage {
 /// What the SSO said of a session's token at its re-check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenCheck {
+    /// The token is still good: the session goes on.
     Accepted,
+    /// The SSO refused the token (401 or 403): the person signs in again.
     Rejected,
+    /// No usable answer from the SSO: the request is answered 500.
     Failed,
 }
 
@@ -39,13 +42,16 @@ pub enum SessionLookup {
 pub enum Upstream {
     /// The session store.
     Store,
+    /// The SSO (token exchange, checks, profile).
     Sso,
 }
 
 /// Receives the gate's events. Every method has an empty default; each is called on the
 /// request path, so an implementation must be quick and must not block.
 pub trait Observer: Send + Sync + 'static {
+    /// A sign-in reached `stage`.
     fn login(&self, _stage: LoginStage) {}
+    /// A session's token was checked with the SSO again.
     fn token_check(&self, _result: TokenCheck) {}
     /// A session was looked up in the store's cache (stores without one report nothing).
     fn session_lookup(&self, _lookup: SessionLookup) {}

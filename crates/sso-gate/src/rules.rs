@@ -16,6 +16,8 @@ pub struct Allowed {
 }
 
 impl Allowed {
+    /// Who is allowed, from the lists as configured: entries are trimmed, emails and domains
+    /// lower-cased, a domain's leading `@` dropped.
     pub fn new(emails: Vec<String>, email_domains: Vec<String>, groups: Vec<String>) -> Allowed {
         Allowed {
             emails: emails
@@ -70,12 +72,17 @@ pub struct AccessRules {
 /// A rules file that cannot be used, naming the rule (1-based) where it can.
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
+    /// Not TOML, or not the rules file's shape (the message says where).
     #[error("not a rules file: {0}")]
     Syntax(String),
+    /// Two rules for one prefix: which one applies would be a guess.
     #[error("rule {index} (prefix {prefix:?}): the same prefix as rule {first}")]
     DuplicatePrefix {
+        /// The later rule (1-based).
         index: usize,
+        /// The earlier rule with that prefix (1-based).
         first: usize,
+        /// The prefix they share.
         prefix: String,
     },
 }

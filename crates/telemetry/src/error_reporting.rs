@@ -10,6 +10,7 @@ use sentry::protocol::{Event, Request};
 /// What the Sentry client needs.
 #[derive(Clone)]
 pub struct SentrySettings {
+    /// Where events go (`SENTRY_DSN`). A secret of sorts: never printed.
     pub dsn: String,
     /// The release events belong to, e.g. `s3proxy@0.1.0`.
     pub release: String,
