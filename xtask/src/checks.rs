@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use crate::args::BenchOptions;
 use crate::workspace::{self, on_path};
-use crate::{bench, e2e, engine, image, signals, smoke, Result};
+use crate::{bench, e2e, engine, image, package, signals, smoke, Result};
 
 /// The steps, in the order they run (and the names `--only` accepts).
-pub const STEP_NAMES: [&str; 11] = [
-    "fmt", "clippy", "deps", "doc", "test", "e2e", "fuzz", "smoke", "bench", "image", "compose",
+pub const STEP_NAMES: [&str; 12] = [
+    "fmt", "clippy", "deps", "doc", "package", "test", "e2e", "fuzz", "smoke", "bench", "image",
+    "compose",
 ];
 
 /// The certified OpenID Provider's harness (node-oidc-provider), from the root.
@@ -71,6 +72,10 @@ fn describe(step: &str) -> &'static str {
         "clippy" => "lints (cargo clippy, warnings denied)",
         "deps" => "no unused dependency in any manifest (cargo machete, installed if missing)",
         "doc" => "documentation (cargo doc, warnings denied)",
+        "package" => {
+            "the library crates (publish = true) packaged together and each built from its \
+             package (cargo package)"
+        }
         "test" => {
             "unit, integration and doc tests (cargo test --workspace --exclude e2e; first \
              npm ci of the certified OpenID Provider's harness, which needs nodejs and npm)"
@@ -119,6 +124,7 @@ fn step(name: &str) -> Result<Outcome> {
             .env("RUSTDOCFLAGS", "-D warnings"),
         // The browser journeys run in their own step: without Chromium, this one still runs.
         "test" => cargo.args(["test", "--workspace", "--exclude", "e2e"]),
+        "package" => return package::run().map(|()| Outcome::Passed),
         "e2e" => return e2e::run().map(|()| Outcome::Passed),
         "fuzz" => return fuzz(),
         "smoke" => return smoke::run().map(|()| Outcome::Passed),

@@ -13,6 +13,7 @@ mod e2e;
 mod engine;
 mod http;
 mod image;
+mod package;
 mod seed;
 mod signals;
 mod smoke;
