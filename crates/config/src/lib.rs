@@ -253,11 +253,17 @@ impl std::fmt::Debug for OtlpConfig {
 /// `OTEL_TRACES_SAMPLER_ARG` (default 1).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TraceSampler {
+    /// `always_on`: every trace.
     AlwaysOn,
+    /// `always_off`: none.
     AlwaysOff,
+    /// `traceidratio`: this share of traces (0 to 1), chosen by trace id.
     TraceIdRatio(f64),
+    /// `parentbased_always_on` (the default): the caller's decision, else every trace.
     ParentBasedAlwaysOn,
+    /// `parentbased_always_off`: the caller's decision, else none.
     ParentBasedAlwaysOff,
+    /// `parentbased_traceidratio`: the caller's decision, else this share of traces.
     ParentBasedTraceIdRatio(f64),
 }
 

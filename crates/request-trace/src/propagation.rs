@@ -5,7 +5,9 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::ids::{SpanId, TraceId};
 
+/// X-Ray's trace header.
 pub const XRAY_HEADER: HeaderName = HeaderName::from_static("x-amzn-trace-id");
+/// W3C Trace Context's trace header.
 pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// The trace a request arrived in.

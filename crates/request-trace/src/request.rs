@@ -22,12 +22,14 @@ tokio::task_local! {
 pub struct RequestInfo<'a> {
     /// For `X-Amzn-Trace-Id` and `traceparent` (and `User-Agent`).
     pub headers: &'a HeaderMap,
+    /// The request's method.
     pub method: &'a str,
     /// Scheme, host and path; never the query. Called only when the request is
     /// sampled: most are not, and need no URL.
     pub url: &'a dyn Fn() -> String,
     /// The route's template (`/{key}`), for span names that do not grow with keys.
     pub route: &'static str,
+    /// The client's address, as the caller determined it (the access log's).
     pub client_ip: IpAddr,
 }
 
@@ -36,10 +38,14 @@ pub struct RequestInfo<'a> {
 pub enum Call<'a> {
     /// An S3 operation (`GetObject`, `HeadObject`) on a bucket.
     S3 {
+        /// `GetObject` or `HeadObject`.
         operation: &'static str,
+        /// The bucket asked.
         bucket: &'a str,
     },
+    /// A Redis command (the session store).
     Redis,
+    /// A call to the SSO (token exchange, token check, profile).
     Sso,
 }
 

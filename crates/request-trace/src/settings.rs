@@ -5,7 +5,9 @@ use std::time::Duration;
 /// Both exporters are optional; with neither, no tracer is built at all.
 #[derive(Debug, Clone, Default)]
 pub struct TraceSettings {
+    /// Segments to the X-Ray daemon, when on.
     pub xray: Option<XraySettings>,
+    /// Spans over OTLP/HTTP, when on.
     pub otlp: Option<OtlpSettings>,
 }
 
@@ -19,6 +21,7 @@ pub struct XraySettings {
 }
 
 impl XraySettings {
+    /// To the daemon at `daemon` (`host:port`), segments named `segment_name`.
     pub fn new(daemon: impl Into<String>, segment_name: impl Into<String>) -> XraySettings {
         XraySettings {
             daemon: daemon.into(),
@@ -36,6 +39,7 @@ pub struct OtlpSettings {
     pub headers: Vec<(String, String)>,
     /// `service.name` of the resource.
     pub service_name: String,
+    /// Which traces are exported.
     pub sampler: Sampler,
     /// Bound on one export call.
     pub timeout: Duration,
@@ -44,6 +48,8 @@ pub struct OtlpSettings {
 }
 
 impl OtlpSettings {
+    /// To `traces_endpoint`, with the defaults: no headers, `service.name` s3proxy,
+    /// parent-based always-on sampling, a 10 s export timeout, the system's roots.
     pub fn new(traces_endpoint: impl Into<String>) -> OtlpSettings {
         OtlpSettings {
             traces_endpoint: traces_endpoint.into(),
@@ -76,10 +82,16 @@ impl std::fmt::Debug for OtlpSettings {
 /// OpenTelemetry's standard samplers (`OTEL_TRACES_SAMPLER`), for the OTLP spans.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Sampler {
+    /// `always_on`: every trace.
     AlwaysOn,
+    /// `always_off`: none.
     AlwaysOff,
+    /// `traceidratio`: this share of traces (0 to 1), chosen by trace id.
     TraceIdRatio(f64),
+    /// `parentbased_always_on` (the default): the caller's decision, else every trace.
     ParentBasedAlwaysOn,
+    /// `parentbased_always_off`: the caller's decision, else none.
     ParentBasedAlwaysOff,
+    /// `parentbased_traceidratio`: the caller's decision, else this share of traces.
     ParentBasedTraceIdRatio(f64),
 }

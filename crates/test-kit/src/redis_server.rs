@@ -185,12 +185,17 @@ impl RedisServer {
         let _: String = self.query(&["REPLICAOF", "NO", "ONE"]).await;
     }
 
+    /// `FLUSHALL`, then a `PING` on the same connection: Redis writes a flush's
+    /// invalidation to tracking clients just after acknowledging the flush, and the
+    /// `PING`'s answer comes from a later pass, once it is out (docs/operations.md). A
+    /// test acting on the bare acknowledgement would race the proxy's session cache.
     pub async fn flushall(&self) {
         let mut c = self.connection().await;
         let _: () = redis::cmd("FLUSHALL")
             .query_async(&mut c)
             .await
             .expect("FLUSHALL");
+        let _: String = redis::cmd("PING").query_async(&mut c).await.expect("PING");
     }
 
     pub async fn set(&self, key: &str, value: &str, ttl_secs: u64) {
