@@ -25,9 +25,10 @@ use report::{Column, Metric, Target};
 use reqwest::header::{COOKIE, RANGE};
 use setup::{Object, Proxy, Services, BUCKET};
 
+use devstack::workspace::{self, relative};
+use devstack::{http, signals, Result};
+
 use crate::args::BenchOptions;
-use crate::workspace::{self, relative};
-use crate::{http, signals, Result};
 
 const GIB: f64 = (1u64 << 30) as f64;
 const MIB: f64 = (1u64 << 20) as f64;
