@@ -4,7 +4,6 @@
 //! never links the server crates themselves, so that it builds quickly.
 
 mod args;
-mod bench;
 mod build;
 mod checks;
 mod down;
