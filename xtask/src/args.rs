@@ -1,5 +1,6 @@
 //! The command line of `cargo xtask`, declared with clap.
 
+use bench::BenchOptions;
 use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
 
@@ -76,28 +77,6 @@ pub struct UpOptions {
     /// Ignore .env
     #[arg(long)]
     pub no_env_file: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Args)]
-pub struct BenchOptions {
-    /// About a second per measurement, one repetition, smaller objects, and the lighter
-    /// `bench-quick` build profile: proves the benchmark works (CI), measures nothing
-    /// worth comparing
-    #[arg(long)]
-    pub quick: bool,
-    /// The proxy's log filter
-    #[arg(long, value_name = "FILTER", default_value = "warn")]
-    pub rust_log: String,
-}
-
-impl BenchOptions {
-    /// `bench --quick`, as the test command runs it.
-    pub fn quick() -> BenchOptions {
-        BenchOptions {
-            quick: true,
-            rust_log: "warn".into(),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! `cargo xtask build`: the three binaries, and optionally the container images.
 
+use devstack::{workspace, Result};
+
+use crate::engine;
 use crate::image::{self, Engine};
-use crate::workspace;
-use crate::{engine, Result};
 
 /// The binaries of the local stack, each in the package of the same name.
 pub const BINARIES: [&str; 3] = ["s3proxy", "sso-mock", "dev-s3"];

@@ -5,9 +5,11 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::args::BenchOptions;
-use crate::workspace::{self, on_path};
-use crate::{bench, e2e, engine, image, package, signals, smoke, Result};
+use bench::BenchOptions;
+use devstack::workspace::{self, on_path};
+use devstack::{signals, Result};
+
+use crate::{e2e, engine, image, package, smoke};
 
 /// The steps, in the order they run (and the names `--only` accepts).
 pub const STEP_NAMES: [&str; 12] = [

@@ -1,7 +1,8 @@
 //! `cargo xtask down`: stops what `up --detach` started, as listed in `.dev/pids`.
 
-use crate::up::{pidfile, STOP_GRACE};
-use crate::Result;
+use devstack::{Result, STOP_GRACE};
+
+use crate::up::pidfile;
 
 pub fn run() -> Result<()> {
     let pidfile = pidfile();

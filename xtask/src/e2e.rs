@@ -5,8 +5,8 @@ use std::os::unix::process::CommandExt;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use crate::workspace::{self, on_path};
-use crate::{signals, Result};
+use devstack::workspace::{self, on_path};
+use devstack::{signals, Result};
 
 /// Debian's packages behind each tool the journeys drive.
 const TOOLS: [(&str, &str); 3] = [

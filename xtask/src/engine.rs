@@ -3,8 +3,8 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::workspace::{self, on_path, root};
-use crate::Result;
+use devstack::workspace::{self, on_path, root};
+use devstack::Result;
 
 /// The compose file, relative to the root.
 pub const COMPOSE_FILE: &str = "compose/compose.yaml";

@@ -13,9 +13,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::devenv::DevEnv;
-use crate::workspace::{self, binary, on_path, root, target_dir};
-use crate::{signals, smoke, up, Result};
+use devstack::devenv::DevEnv;
+use devstack::workspace::{self, binary, on_path, root, target_dir};
+use devstack::{signals, Result};
+
+use crate::{smoke, up};
 
 /// The offline build's two inputs, removed once it is done.
 const RUNTIME_TAG: &str = "localhost/s3proxy-runtime:offline";

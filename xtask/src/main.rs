@@ -4,29 +4,22 @@
 //! never links the server crates themselves, so that it builds quickly.
 
 mod args;
-mod bench;
 mod build;
 mod checks;
-mod devenv;
 mod down;
 mod e2e;
 mod engine;
-mod http;
 mod image;
 mod package;
 mod seed;
-mod signals;
 mod smoke;
 mod up;
-mod workspace;
 
 use std::process::ExitCode;
 
 use args::{Cli, Task};
 use clap::{CommandFactory, Parser};
-
-/// Every task reports failure as one readable message.
-pub type Result<T> = std::result::Result<T, String>;
+use devstack::workspace;
 
 fn main() -> ExitCode {
     // clap prints its own errors (exit status 2) and `--help`.

@@ -4,8 +4,7 @@
 
 use std::fs;
 
-use crate::workspace;
-use crate::Result;
+use devstack::{workspace, Result};
 
 /// Where the library crates live; those whose manifest says `publish = true` are packaged.
 const CRATES_DIR: &str = "crates";

@@ -4,7 +4,7 @@ use std::fs::OpenOptions;
 use std::io::{ErrorKind, Write};
 use std::path::Path;
 
-use crate::Result;
+use devstack::Result;
 
 pub const HELLO: &[u8] = b"Hello from the local s3proxy stack!\n";
 

@@ -9,15 +9,15 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use devstack::devenv::DevEnv;
+use devstack::workspace::dev_dir;
+use devstack::{http, signals, Result};
 use launcher::Entry;
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{COOKIE, RANGE};
 use reqwest::Url;
 
-use crate::devenv::DevEnv;
 use crate::up::pidfile;
-use crate::workspace::dev_dir;
-use crate::{http, signals, Result};
 
 /// Bound on the login flow, once the stack is up (each request has its own timeout too).
 const FLOW_LIMIT: Duration = Duration::from_secs(60);

@@ -4,18 +4,16 @@
 
 use std::time::Duration;
 
+use devstack::devenv::{DevEnv, PROXY_VARIABLES};
+use devstack::workspace::{binary, dev_dir, on_path, relative, root};
+use devstack::{http, signals, Result, STOP_GRACE};
 use launcher::{Group, Lifetime, Output, Pidfile, Process, Spec, SsoMockArgs};
 
 use crate::args::UpOptions;
-use crate::devenv::{DevEnv, PROXY_VARIABLES};
-use crate::workspace::{binary, dev_dir, on_path, relative, root};
-use crate::{build, engine, http, seed, signals, Result};
+use crate::{build, engine, seed};
 
 /// How long a part may take to become ready once its binary is built.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// How long parts get to exit on SIGTERM before SIGKILL.
-pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// `.dev/pids`: what `up --detach` started, for `down`.
 pub fn pidfile() -> Pidfile {

@@ -8,10 +8,9 @@
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
+use devstack::Result;
 use reqwest::header::{COOKIE, RANGE};
 use tokio::runtime::Runtime;
-
-use crate::Result;
 
 /// A stuck server fails the run: connecting may take this long...
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);

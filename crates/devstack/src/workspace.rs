@@ -32,8 +32,9 @@ pub fn root() -> &'static Path {
 }
 
 /// The parent of xtask's folder, which cargo names in `CARGO_MANIFEST_DIR` for
-/// `cargo run` (hence `cargo xtask`) and for tests; run otherwise (`target/debug/xtask`),
-/// the nearest folder at or above `cwd` holding `xtask/Cargo.toml`.
+/// `cargo run` (hence `cargo xtask`) and for xtask's tests; run otherwise
+/// (`target/debug/xtask`, other crates' tests), the nearest folder at or above `cwd`
+/// holding `xtask/Cargo.toml`.
 fn locate(manifest_dir: Option<&Path>, cwd: &Path) -> Result<PathBuf> {
     let is_root = |dir: &Path| dir.join("Cargo.toml").is_file() && dir.join("xtask").is_dir();
     if let Some(root) = manifest_dir
@@ -138,9 +139,12 @@ mod tests {
 
     #[test]
     fn the_root_is_found_at_run_time() {
+        // This crate's folder is `crates/devstack`; cargo names xtask's when it runs xtask.
         let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let root = here.parent().unwrap();
-        assert_eq!(locate(Some(here), Path::new("/")).unwrap(), root);
+        let root = here.parent().unwrap().parent().unwrap();
+        let xtask = root.join("xtask");
+        assert_eq!(locate(Some(&xtask), Path::new("/")).unwrap(), root);
+        assert_eq!(locate(Some(here), &root.join("crates")).unwrap(), root);
         // A checkout moved after building: the old folder is gone, cargo names the new one.
         assert_eq!(
             locate(

@@ -7,15 +7,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use devstack::devenv::{self, DevEnv, PROXY_VARIABLES};
+use devstack::workspace::{binary, on_path, relative, target_dir};
+use devstack::{http, signals, Result, STOP_GRACE};
 use launcher::{Group, Lifetime, Output, Process, Spec, SsoMockArgs};
 use reqwest::StatusCode;
 
 use super::nginx::{BackendPorts, Nginx, ReverseProxyPorts};
 use super::tls::TestCa;
-use crate::devenv::{self, DevEnv, PROXY_VARIABLES};
-use crate::up::STOP_GRACE;
-use crate::workspace::{binary, on_path, relative, target_dir};
-use crate::{http, signals, Result};
 
 /// What to run to get the tools the benchmark needs (Debian and Ubuntu).
 pub const INSTALL_HINT: &str = "apt-get install -y nginx-light wrk redis-server openssl";

@@ -7,6 +7,11 @@
 //! proxy, repeated, and the medians are compared with the targets. Results go to stdout
 //! (a table) and to `target/bench/` (JSON and Markdown). A missed target is reported,
 //! not an error: the numbers depend on the machine.
+//!
+//! A crate of its own so that xtask keeps only command dispatch and the steps of
+//! `cargo xtask test`: xtask parses [`BenchOptions`] and calls [`run`], for `cargo xtask
+//! bench` and for the `bench` step (quick). Like xtask, it never links the server crates:
+//! it builds and starts their binaries.
 
 mod client;
 mod nginx;
@@ -25,9 +30,8 @@ use report::{Column, Metric, Target};
 use reqwest::header::{COOKIE, RANGE};
 use setup::{Object, Proxy, Services, BUCKET};
 
-use crate::args::BenchOptions;
-use crate::workspace::{self, relative};
-use crate::{http, signals, Result};
+use devstack::workspace::{self, relative};
+use devstack::{http, signals, Result};
 
 const GIB: f64 = (1u64 << 30) as f64;
 const MIB: f64 = (1u64 << 20) as f64;
@@ -161,6 +165,30 @@ impl Bench<'_> {
     }
 }
 
+/// The options of `cargo xtask bench`, declared for xtask's command line.
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct BenchOptions {
+    /// About a second per measurement, one repetition, smaller objects, and the lighter
+    /// `bench-quick` build profile: proves the benchmark works (CI), measures nothing
+    /// worth comparing
+    #[arg(long)]
+    pub quick: bool,
+    /// The proxy's log filter
+    #[arg(long, value_name = "FILTER", default_value = "warn")]
+    pub rust_log: String,
+}
+
+impl BenchOptions {
+    /// `bench --quick`, as the test command runs it.
+    pub fn quick() -> BenchOptions {
+        BenchOptions {
+            quick: true,
+            rust_log: "warn".into(),
+        }
+    }
+}
+
+/// Runs the benchmark: builds the proxy, starts the stack and nginx, measures, reports.
 pub fn run(options: &BenchOptions) -> Result<()> {
     signals::install()?;
     let nginx = setup::check_tools()?;

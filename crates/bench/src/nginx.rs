@@ -6,10 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use devstack::Result;
 use launcher::{Ready, Spec};
 
 use super::tls::TestCa;
-use crate::Result;
 
 /// How to run this machine's nginx.
 pub struct Nginx {

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::Result;
+use devstack::Result;
 
 /// Every command Redis has run since it started, but the `INFO`s asking.
 pub fn commands(port: u16) -> Result<u64> {

@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::Result;
+use devstack::Result;
 
 /// What one wrk run measured.
 #[derive(Debug, Clone, PartialEq)]

@@ -271,7 +271,7 @@ mod tests {
         assert_eq!(env.local_s3_port(), None);
     }
 
-    /// A file of this test process's own (xtask has no tempfile crate).
+    /// A file of this test process's own (no tempfile crate here).
     fn temp_env_file() -> (std::path::PathBuf, std::fs::File) {
         let path = std::env::temp_dir().join(format!("xtask-devenv-{}.env", std::process::id()));
         let file = std::fs::File::create(&path).unwrap();

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::workspace::show;
-use crate::Result;
+use devstack::workspace::show;
+use devstack::Result;
 
 /// The PEM files of the CA and of the server it signed.
 pub struct TestCa {
