@@ -124,17 +124,25 @@ mod tests {
         );
         assert_eq!(parse(&["down"]), Ok(Some(Task::Down)));
         assert_eq!(
-            parse(&["bench", "--quick", "--rust-log=info"]),
+            parse(&[
+                "bench",
+                "--quick",
+                "--rust-log=info",
+                "--proxy-bin",
+                "/tmp/s3proxy"
+            ]),
             Ok(Some(Task::Bench(BenchOptions {
                 quick: true,
-                rust_log: "info".into()
+                rust_log: "info".into(),
+                proxy_bin: Some("/tmp/s3proxy".into()),
             })))
         );
         assert_eq!(
             parse(&["bench"]),
             Ok(Some(Task::Bench(BenchOptions {
                 quick: false,
-                rust_log: "warn".into()
+                rust_log: "warn".into(),
+                proxy_bin: None,
             })))
         );
         for args in [

@@ -176,6 +176,11 @@ pub struct BenchOptions {
     /// The proxy's log filter
     #[arg(long, value_name = "FILTER", default_value = "warn")]
     pub rust_log: String,
+    /// Measure this s3proxy binary instead of the one built from the tree (the rest of
+    /// the stack still is): two builds compared on the same machine, one run after the
+    /// other, e.g. before and after a change
+    #[arg(long, value_name = "PATH")]
+    pub proxy_bin: Option<std::path::PathBuf>,
 }
 
 impl BenchOptions {
@@ -184,6 +189,7 @@ impl BenchOptions {
         BenchOptions {
             quick: true,
             rust_log: "warn".into(),
+            proxy_bin: None,
         }
     }
 }
@@ -250,7 +256,13 @@ pub fn run(options: &BenchOptions) -> Result<()> {
     std::fs::write(&proxy_log, "")
         .map_err(|e| format!("cannot write {}: {e}", proxy_log.display()))?;
     let proxy_env = services.proxy_env(&options.rust_log);
-    let proxy_bin = workspace::binary("s3proxy", profile);
+    let proxy_bin = match &options.proxy_bin {
+        Some(path) => {
+            notes.push(format!("s3proxy: {} (--proxy-bin)", path.display()));
+            path.clone()
+        }
+        None => workspace::binary("s3proxy", profile),
+    };
     let proxy = Proxy::start(&proxy_bin, &proxy_env, &proxy_log)?;
     let cookie = setup::login(proxy.port, &plan.small.key)?;
     println!(
