@@ -43,13 +43,5 @@ pub fn run(release: bool, image: bool, offline: bool) -> Result<()> {
 
 /// `cargo build` of the three binaries, showing cargo's own progress.
 pub fn binaries(release: bool) -> Result<()> {
-    let mut cargo = workspace::cargo();
-    cargo.arg("build");
-    if release {
-        cargo.arg("--release");
-    }
-    for name in BINARIES {
-        cargo.args(["--package", name, "--bin", name]);
-    }
-    workspace::run(&mut cargo)
+    workspace::build(if release { "release" } else { "dev" }, &BINARIES)
 }

@@ -78,12 +78,7 @@ impl Engine {
 /// `cargo build --profile <profile>` of the images' binaries, as the bench step builds
 /// them (the same packages, so the same features: nothing to rebuild after it).
 pub fn build_binaries(profile: &str) -> Result<()> {
-    let mut cargo = workspace::cargo();
-    cargo.args(["build", "--profile", profile]);
-    for name in ["s3proxy", "sso-mock"] {
-        cargo.args(["--package", name, "--bin", name]);
-    }
-    workspace::run(&mut cargo)
+    workspace::build(profile, &bench::BINARIES)
 }
 
 /// Builds the Dockerfile's `targets` (target, binary, tag) from the binaries of
@@ -280,9 +275,13 @@ fn run_container(podman: &Engine, env: &DevEnv) -> Result<usize> {
     for (option, name, cap) in limits {
         args.push(format!("--ulimit={option}={}", current_limit(name, cap)?));
     }
-    for (name, value) in env.vars().chain([("SHUTDOWN_TIMEOUT", "10")]) {
+    for (name, value) in env.vars() {
         args.push(format!("--env={name}={value}"));
     }
+    args.push(format!(
+        "--env=SHUTDOWN_TIMEOUT={}",
+        SHUTDOWN_TIMEOUT.as_secs()
+    ));
     args.push(TEST_TAG.into());
     podman.run(&args.iter().map(String::as_str).collect::<Vec<_>>())?;
     let port = env.proxy_port()?;

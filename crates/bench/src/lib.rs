@@ -33,6 +33,10 @@ use setup::{Object, Proxy, Services, BUCKET};
 use devstack::workspace::{self, relative};
 use devstack::{http, signals, Result};
 
+/// The binaries the benchmark runs, built with its profile (the image step packages the
+/// same build).
+pub const BINARIES: [&str; 2] = ["s3proxy", "sso-mock"];
+
 const GIB: f64 = (1u64 << 30) as f64;
 const MIB: f64 = (1u64 << 20) as f64;
 
@@ -207,12 +211,7 @@ pub fn run(options: &BenchOptions) -> Result<()> {
         "release"
     };
     println!("bench: building the binaries with the {profile} profile...");
-    let mut cargo = workspace::cargo();
-    cargo.args(["build", "--profile", profile]);
-    for name in ["s3proxy", "sso-mock"] {
-        cargo.args(["--package", name, "--bin", name]);
-    }
-    workspace::run(&mut cargo)?;
+    workspace::build(profile, &BINARIES)?;
 
     let date = report::utc_now();
     let dir = setup::bench_dir();

@@ -84,6 +84,18 @@ pub fn cargo() -> Command {
     command
 }
 
+/// `cargo build --profile <profile>` of the binaries `names`, each from its own package.
+/// Every step that builds binaries goes through here, so that the same profile always
+/// means the same command (and a later step finds nothing to rebuild).
+pub fn build(profile: &str, names: &[&str]) -> Result<()> {
+    let mut cargo = cargo();
+    cargo.args(["build", "--profile", profile]);
+    for name in names {
+        cargo.args(["--package", name, "--bin", name]);
+    }
+    run(&mut cargo)
+}
+
 /// Runs `command` with inherited stdio, announcing it first; a non-zero exit is an error.
 pub fn run(command: &mut Command) -> Result<()> {
     let shown = show(command);
