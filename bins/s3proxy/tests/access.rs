@@ -5,11 +5,10 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
 use common::stack;
-use test_kit::{free_port, raw_get, Browser, Proxy};
+use test_kit::{free_port, raw_get, Browser};
 
 const FINANCE_ONLY: &str = r#"
 [[rule]]
@@ -158,23 +157,9 @@ async fn openid_groups_claim_opens_the_folder_and_sign_out_ends_the_session_ever
 
 fn run_with_rules(rules: &str) -> (Option<i32>, String) {
     let (_dir, file) = rules_file(rules);
-    let env: Vec<(String, String)> = [
-        ("PORT", "0"),
-        ("REDIS_ENDPOINT", "redis://127.0.0.1:1/0"),
-        ("SSO_URL", "http://127.0.0.1:1/"),
-        ("SSO_CLIENT_ID", "id"),
-        ("SSO_CLIENT_SECRET", "very-secret-client-secret"),
-        ("AWS_DEFAULT_REGION", "eu-west-2"),
-        ("AWS_S3_BUCKET", "my-bucket"),
-        ("AWS_S3_HEALTHCHECK_KEY", "healthcheck.txt"),
-        ("ACCESS_RULES_FILE", file.as_str()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let (status, logs, _) =
-        Proxy::run_to_exit(Path::new(common::BIN), &env, Duration::from_secs(5));
-    (status.and_then(|s| s.code()), logs)
+    let env = common::offline_env(&[("ACCESS_RULES_FILE", file.as_str())]);
+    let (code, logs, _) = common::exit_of(&env, Duration::from_secs(5));
+    (code, logs)
 }
 
 #[test]

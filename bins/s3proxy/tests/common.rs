@@ -10,6 +10,43 @@ use tokio::net::TcpStream;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_s3proxy");
 
+/// A complete environment whose Redis and SSO refuse connections, with `extra` added:
+/// for starts that must stop at the configuration.
+pub fn offline_env(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    [
+        ("PORT", "0"),
+        ("REDIS_ENDPOINT", "redis://127.0.0.1:1/0"),
+        ("SSO_URL", "http://127.0.0.1:1/"),
+        ("SSO_CLIENT_ID", "id"),
+        ("SSO_CLIENT_SECRET", "very-secret-client-secret"),
+        ("AWS_DEFAULT_REGION", "eu-west-2"),
+        ("AWS_S3_BUCKET", "my-bucket"),
+        ("AWS_S3_HEALTHCHECK_KEY", "healthcheck.txt"),
+    ]
+    .iter()
+    .chain(extra)
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// The value on the metrics line that begins with `line_start` (the series and a space).
+pub async fn metric(port: u16, line_start: &str) -> u64 {
+    let text = Browser::new()
+        .get(&format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .text();
+    text.lines()
+        .find_map(|l| l.strip_prefix(line_start)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{line_start} not in\n{text}"))
+}
+
+/// Runs the binary with `env` until it exits (killed after `within`): its exit code,
+/// its log, and how long it ran.
+pub fn exit_of(env: &[(String, String)], within: Duration) -> (Option<i32>, String, Duration) {
+    let (status, logs, elapsed) = Proxy::run_to_exit(Path::new(BIN), env, within);
+    (status.and_then(|s| s.code()), logs, elapsed)
+}
+
 pub fn stack() -> StackBuilder {
     Stack::builder(BIN)
 }

@@ -385,26 +385,9 @@ async fn a_stuck_sentry_delays_nothing() {
 
 #[test]
 fn a_malformed_dsn_is_a_start_up_error() {
-    let env: Vec<(String, String)> = [
-        ("PORT", "0"),
-        ("REDIS_ENDPOINT", "redis://127.0.0.1:1/0"),
-        ("SSO_URL", "http://127.0.0.1:1/"),
-        ("SSO_CLIENT_ID", "id"),
-        ("SSO_CLIENT_SECRET", "secret"),
-        ("AWS_DEFAULT_REGION", "eu-west-2"),
-        ("AWS_S3_BUCKET", "b"),
-        ("AWS_S3_HEALTHCHECK_KEY", "h"),
-        ("SENTRY_DSN", "https://no-project-id.example.com/"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let (status, logs, _) = test_kit::Proxy::run_to_exit(
-        std::path::Path::new(common::BIN),
-        &env,
-        Duration::from_secs(5),
-    );
-    assert_eq!(status.and_then(|s| s.code()), Some(2), "{logs}");
+    let env = common::offline_env(&[("SENTRY_DSN", "https://no-project-id.example.com/")]);
+    let (code, logs, _) = common::exit_of(&env, Duration::from_secs(5));
+    assert_eq!(code, Some(2), "{logs}");
     assert!(logs.contains("SENTRY_DSN"), "{logs}");
     assert!(
         !logs.contains("no-project-id"),

@@ -18,16 +18,6 @@ fn session_of(cookie: &str) -> String {
         .to_string()
 }
 
-async fn metric(port: u16, line_start: &str) -> u64 {
-    let text = Browser::new()
-        .get(&format!("http://127.0.0.1:{port}/metrics"))
-        .await
-        .text();
-    text.lines()
-        .find_map(|l| l.strip_prefix(line_start)?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{line_start} not in\n{text}"))
-}
-
 async fn query(conn: &mut redis::aio::MultiplexedConnection, args: &[&str]) {
     let mut cmd = redis::cmd(args[0]);
     for arg in &args[1..] {
@@ -76,7 +66,7 @@ async fn a_change_in_redis_is_answered_by_the_next_request() {
         .await
         .unwrap();
     let headers = [("Cookie", cookie.as_str())];
-    let hits_before = metric(
+    let hits_before = common::metric(
         metrics_port,
         "s3proxy_session_cache_lookups_total{result=\"hit\"}",
     )
@@ -106,7 +96,7 @@ async fn a_change_in_redis_is_answered_by_the_next_request() {
         }
     }
     assert!(stale.is_empty(), "{} stale answers: {stale:?}", stale.len());
-    let hits = metric(
+    let hits = common::metric(
         metrics_port,
         "s3proxy_session_cache_lookups_total{result=\"hit\"}",
     )

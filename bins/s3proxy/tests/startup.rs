@@ -2,35 +2,15 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
-use test_kit::Proxy;
-
-fn valid_env() -> Vec<(String, String)> {
-    [
-        ("PORT", "0"),
-        ("REDIS_ENDPOINT", "redis://127.0.0.1:1/0"),
-        ("SSO_URL", "http://127.0.0.1:1/"),
-        ("SSO_CLIENT_ID", "id"),
-        ("SSO_CLIENT_SECRET", "very-secret-client-secret"),
-        ("AWS_DEFAULT_REGION", "eu-west-2"),
-        ("AWS_S3_BUCKET", "my-bucket"),
-        ("AWS_S3_HEALTHCHECK_KEY", "healthcheck.txt"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
+/// Start-up errors come at once: 5 s is a hang.
+fn run(env: &[(String, String)]) -> (Option<i32>, String, Duration) {
+    common::exit_of(env, Duration::from_secs(5))
 }
 
 fn without(env: &[(String, String)], name: &str) -> Vec<(String, String)> {
     env.iter().filter(|(k, _)| k != name).cloned().collect()
-}
-
-fn run(env: &[(String, String)]) -> (Option<i32>, String, Duration) {
-    let (status, logs, elapsed) =
-        Proxy::run_to_exit(Path::new(common::BIN), env, Duration::from_secs(5));
-    (status.and_then(|s| s.code()), logs, elapsed)
 }
 
 #[test]
@@ -45,7 +25,7 @@ fn each_missing_required_variable_is_named_and_exits_2_fast() {
         "AWS_S3_HEALTHCHECK_KEY",
         "REDIS_ENDPOINT",
     ] {
-        let (code, logs, elapsed) = run(&without(&valid_env(), name));
+        let (code, logs, elapsed) = run(&without(&common::offline_env(&[]), name));
         assert_eq!(code, Some(2), "without {name}: {logs}");
         assert!(logs.contains(name), "without {name}: {logs}");
         assert!(
@@ -58,7 +38,7 @@ fn each_missing_required_variable_is_named_and_exits_2_fast() {
 
 #[test]
 fn all_problems_are_reported_at_once() {
-    let mut env = without(&without(&valid_env(), "SSO_URL"), "PORT");
+    let mut env = without(&without(&common::offline_env(&[]), "SSO_URL"), "PORT");
     env.push(("VCAP_SERVICES".into(), "{not json".into()));
     env.push(("S3_USE_LOCAL".into(), "true".into()));
     let (code, logs, _) = run(&env);
@@ -72,7 +52,7 @@ fn all_problems_are_reported_at_once() {
 fn a_taken_port_is_a_clear_error() {
     let taken = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
-    let mut env = without(&valid_env(), "PORT");
+    let mut env = without(&common::offline_env(&[]), "PORT");
     env.push(("PORT".into(), port.clone()));
     let (code, logs, _) = run(&env);
     assert_eq!(code, Some(2), "{logs}");
@@ -101,7 +81,7 @@ fn values_that_would_break_at_run_time_are_refused_at_start() {
         ("FORWARDED_HOPS", "many"),
         ("CONTENT_SECURITY_POLICY", "sandbox\nX-Injected: 1"),
     ] {
-        let mut env = without(&valid_env(), name);
+        let mut env = without(&common::offline_env(&[]), name);
         env.push((name.into(), value.into()));
         let (code, logs, elapsed) = run(&env);
         assert_eq!(code, Some(2), "{name}={value:?}: {logs}");

@@ -527,44 +527,22 @@ async fn a_missing_daemon_is_a_counter_not_a_delay() {
             asked.elapsed()
         );
     }
-    let metrics = raw_get(metrics_port, "GET /metrics HTTP/1.1", &[]).await;
-    let text = String::from_utf8(metrics.body).unwrap();
-    let dropped: u64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("s3proxy_xray_segments_dropped_total "))
-        .unwrap_or_else(|| panic!("no dropped counter in\n{text}"))
-        .parse()
-        .unwrap();
+    let dropped = common::metric(metrics_port, "s3proxy_xray_segments_dropped_total ").await;
     // The kernel refuses every other datagram to a closed local port.
-    assert!(dropped >= 3, "{dropped}\n{text}");
+    assert!(dropped >= 3, "{dropped}");
 }
 
 #[test]
 fn invalid_tracing_variables_stop_the_start_naming_them() {
-    let env: Vec<(String, String)> = [
-        ("PORT", "0"),
-        ("REDIS_ENDPOINT", "redis://127.0.0.1:1/0"),
-        ("SSO_URL", "http://127.0.0.1:1/"),
-        ("SSO_CLIENT_ID", "id"),
-        ("SSO_CLIENT_SECRET", "secret"),
-        ("AWS_DEFAULT_REGION", "eu-west-2"),
-        ("AWS_S3_BUCKET", "b"),
-        ("AWS_S3_HEALTHCHECK_KEY", "h"),
+    let env = common::offline_env(&[
         ("ENABLE_XRAY", "yes"),
         ("AWS_XRAY_DAEMON_ADDRESS", "nowhere"),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
         ("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key"),
         ("OTEL_TRACES_SAMPLER", "sometimes"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let (status, log, _) = test_kit::Proxy::run_to_exit(
-        std::path::Path::new(common::BIN),
-        &env,
-        Duration::from_secs(10),
-    );
-    assert_eq!(status.and_then(|s| s.code()), Some(2), "{log}");
+    ]);
+    let (code, log, _) = common::exit_of(&env, Duration::from_secs(10));
+    assert_eq!(code, Some(2), "{log}");
     for variable in [
         "ENABLE_XRAY",
         "AWS_XRAY_DAEMON_ADDRESS",
