@@ -56,13 +56,14 @@ pub(crate) struct Issuer {
     s3: TemporaryCredentials,
     /// Distinguishes the access keys of different stand-ins on one dev-s3.
     tag: &'static str,
-    life: Mutex<Duration>,
+    life: Duration,
     behaviour: Mutex<Behaviour>,
     issued: Mutex<Vec<Issued>>,
     calls: AtomicUsize,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// A poisoned lock still holds usable data: a stand-in keeps answering.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -70,7 +71,7 @@ impl Issuer {
     /// A new set of credentials living the configured life, registered with dev-s3.
     /// Under [`Behaviour::AnswerOnceThenHang`] this is the last answer.
     pub(crate) fn issue(&self) -> Issued {
-        let life = *lock(&self.life);
+        let life = self.life;
         let mut issued = lock(&self.issued);
         let n = issued.len() + 1;
         let issued_at = SystemTime::now();
@@ -128,7 +129,7 @@ impl CredentialEndpoint {
         let issuer = Arc::new(Issuer {
             s3,
             tag,
-            life: Mutex::new(life),
+            life,
             behaviour: Mutex::new(Behaviour::Answer),
             issued: Mutex::new(Vec::new()),
             calls: AtomicUsize::new(0),
@@ -144,15 +145,6 @@ impl CredentialEndpoint {
     /// Answers from now on this way (a hung request stays hung).
     pub fn set_behaviour(&self, behaviour: Behaviour) {
         *lock(&self.issuer.behaviour) = behaviour;
-    }
-
-    pub fn behaviour(&self) -> Behaviour {
-        *lock(&self.issuer.behaviour)
-    }
-
-    /// The life of credentials issued from now on.
-    pub fn set_life(&self, life: Duration) {
-        *lock(&self.issuer.life) = life;
     }
 
     /// Requests received so far, answered or not.

@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 use std::ops::Deref;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dev_s3::TemporaryCredentials;
@@ -15,7 +15,7 @@ use hyper::body::Bytes;
 use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response};
 
-use crate::credential_endpoint::{self, status, Answers, CredentialEndpoint, Issuer};
+use crate::credential_endpoint::{self, lock, status, Answers, CredentialEndpoint, Issuer};
 
 const TAG: &str = "IMDS";
 const TOKEN_TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
@@ -56,10 +56,6 @@ pub struct Imds {
 struct Shared {
     tokens: Mutex<HashSet<String>>,
     requests: Mutex<Vec<ImdsRequest>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 struct Metadata(Arc<Shared>);
