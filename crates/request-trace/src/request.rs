@@ -121,10 +121,6 @@ impl Active {
     fn now(&self) -> SystemTime {
         self.start + self.started.elapsed()
     }
-
-    pub fn calls(&self) -> Vec<CallRecord> {
-        self.calls.lock().map(|c| c.clone()).unwrap_or_default()
-    }
 }
 
 /// A request's trace, from [`Tracer::begin`]. Run the request's future in
@@ -217,7 +213,14 @@ impl RequestTrace {
             status,
             content_length,
         };
-        a.tracer.export(a, &ending);
+        // Taken once, for both exporters: the trace is finished, and a call that ends
+        // later was never sent.
+        let calls = a
+            .calls
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default();
+        a.tracer.export(a, &calls, &ending);
     }
 }
 
