@@ -196,11 +196,6 @@ impl RequestTrace {
         HeaderValue::try_from(propagation::response_header(&a.trace_id, decision)).ok()
     }
 
-    /// The trace id in X-Ray's form.
-    pub fn trace_id(&self) -> String {
-        self.active.trace_id.xray()
-    }
-
     /// Ends the request's segment and span with the response's status and length, and
     /// hands them to the exporters (which never block).
     pub fn finish(self, status: u16, content_length: Option<u64>) {
