@@ -62,7 +62,8 @@ impl Objects {
         if_range: &IfRange,
         request: &ObjectRequest,
     ) -> Result<ObjectResponse, FetchError> {
-        let mut whole = ObjectRequest {
+        // Built only when S3's answer calls for the whole object.
+        let whole = || ObjectRequest {
             range: None,
             ..request.clone()
         };
@@ -73,11 +74,11 @@ impl Objects {
             {
                 // A part of another version: let its S3 connection go before asking again.
                 drop(part);
-                self.s3_fetch(&mut whole).await
+                self.s3_fetch(&mut whole()).await
             }
             // Past the end of this object, or of another one whose whole the client wants.
             Err(FetchError::RangeNotSatisfiable { size }) => {
-                match self.s3_fetch(&mut whole).await {
+                match self.s3_fetch(&mut whole()).await {
                     Ok(object) if if_range.matches(&object.headers) => {
                         Err(FetchError::RangeNotSatisfiable { size })
                     }
