@@ -17,7 +17,7 @@ use s3proxy_metrics::{Metrics, Outcome, Upstream};
 use tower_service::Service;
 
 use crate::conn_state::ConnState;
-use crate::responses::{empty, explained, method_not_allowed, HttpResponse};
+use crate::responses::{empty, explained, HttpResponse};
 
 /// What every connection's object service shares.
 pub(crate) struct Shared {
@@ -51,10 +51,11 @@ impl<B> Service<Request<B>> for Objects {
 
 impl Objects {
     async fn answer(&self, parts: Parts) -> HttpResponse {
-        let method = match parts.method {
-            HttpMethod::GET => Method::Get,
-            HttpMethod::HEAD => Method::Head,
-            _ => return method_not_allowed(),
+        // `App::route` answered 405 to anything but GET and HEAD.
+        let method = if parts.method == HttpMethod::HEAD {
+            Method::Head
+        } else {
+            Method::Get
         };
         let Ok(key) = decode_path(parts.uri.path()) else {
             return empty(StatusCode::BAD_REQUEST);
