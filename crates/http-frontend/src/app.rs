@@ -128,7 +128,10 @@ impl<S: SessionStore + 'static> App<S> {
             .sentry_tracing
             .then(|| RequestTransaction::start(&request));
         let method = metrics_method(request.method());
-        let event_request = EventRequest::of(&request);
+        // Kept only when an error event could be sent: without an active Sentry client
+        // (`SENTRY_DSN` unset) `report::capture` sends nothing, and the copy would be waste.
+        let event_request =
+            sentry_core::Hub::with_active(|_| true).then(|| EventRequest::of(&request));
         let client = || client_address(request.headers(), self.inner.settings.forwarded_hops, peer);
         // Only gathered when the line will be written.
         let logged = AccessLog::enabled()
@@ -144,7 +147,9 @@ impl<S: SessionStore + 'static> App<S> {
         let status = response.status();
         if status.is_server_error() {
             let failure = response.extensions_mut().remove::<Failure>();
-            report::capture(&event_request, status, failure.as_ref());
+            if let Some(event_request) = &event_request {
+                report::capture(event_request, status, failure.as_ref());
+            }
         }
         self.inner
             .metrics

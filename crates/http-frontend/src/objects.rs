@@ -17,7 +17,7 @@ use s3proxy_metrics::{Metrics, Outcome, Upstream};
 use tower_service::Service;
 
 use crate::conn_state::ConnState;
-use crate::responses::{empty, explained, method_not_allowed, HttpResponse};
+use crate::responses::{empty, explained, HttpResponse};
 
 /// What every connection's object service shares.
 pub(crate) struct Shared {
@@ -51,10 +51,11 @@ impl<B> Service<Request<B>> for Objects {
 
 impl Objects {
     async fn answer(&self, parts: Parts) -> HttpResponse {
-        let method = match parts.method {
-            HttpMethod::GET => Method::Get,
-            HttpMethod::HEAD => Method::Head,
-            _ => return method_not_allowed(),
+        // `App::route` answered 405 to anything but GET and HEAD.
+        let method = if parts.method == HttpMethod::HEAD {
+            Method::Head
+        } else {
+            Method::Get
         };
         let Ok(key) = decode_path(parts.uri.path()) else {
             return empty(StatusCode::BAD_REQUEST);
@@ -71,7 +72,7 @@ impl Objects {
     /// then carrying the trace's headers, so that S3's own segment joins the trace.
     pub(crate) async fn s3_fetch(
         &self,
-        request: &ObjectRequest,
+        request: &mut ObjectRequest,
     ) -> Result<ObjectResponse, FetchError> {
         let started = Instant::now();
         let s3 = &self.shared.s3;
@@ -84,13 +85,14 @@ impl Objects {
             bucket: s3.bucket(),
         });
         let headers = trace.propagation_headers();
-        let result = if headers.is_empty() {
-            s3.fetch(request).await
-        } else {
-            let mut traced = request.clone();
-            traced.unsigned_headers = headers;
-            s3.fetch(&traced).await
-        };
+        // The trace's headers go on this call alone, set in place rather than on a copy
+        // of the whole request; the caller gets its request back as it was.
+        let untraced = (!headers.is_empty())
+            .then(|| std::mem::replace(&mut request.unsigned_headers, headers));
+        let result = s3.fetch(request).await;
+        if let Some(untraced) = untraced {
+            request.unsigned_headers = untraced;
+        }
         trace.end(match &result {
             Ok(object) => request_trace::Outcome::Status(object.status.as_u16()),
             Err(FetchError::Failed(_) | FetchError::NoCredentials(_)) => {

@@ -26,8 +26,8 @@ fn private_unless_told(headers: &mut HeaderMap) {
 
 impl Objects {
     pub(crate) async fn proxy(&self, parts: &Parts, method: Method, key: &str) -> HttpResponse {
-        let (request, if_range) = object_request(parts, method, key);
-        let fetched = self.s3_fetch(&request).await;
+        let (mut request, if_range) = object_request(parts, method, key);
+        let fetched = self.s3_fetch(&mut request).await;
         let fetched = match if_range {
             None => fetched,
             Some(if_range) => self.unless_changed(fetched, &if_range, &request).await,
@@ -62,7 +62,8 @@ impl Objects {
         if_range: &IfRange,
         request: &ObjectRequest,
     ) -> Result<ObjectResponse, FetchError> {
-        let whole = ObjectRequest {
+        // Built only when S3's answer calls for the whole object.
+        let whole = || ObjectRequest {
             range: None,
             ..request.clone()
         };
@@ -73,15 +74,17 @@ impl Objects {
             {
                 // A part of another version: let its S3 connection go before asking again.
                 drop(part);
-                self.s3_fetch(&whole).await
+                self.s3_fetch(&mut whole()).await
             }
             // Past the end of this object, or of another one whose whole the client wants.
-            Err(FetchError::RangeNotSatisfiable { size }) => match self.s3_fetch(&whole).await {
-                Ok(object) if if_range.matches(&object.headers) => {
-                    Err(FetchError::RangeNotSatisfiable { size })
+            Err(FetchError::RangeNotSatisfiable { size }) => {
+                match self.s3_fetch(&mut whole()).await {
+                    Ok(object) if if_range.matches(&object.headers) => {
+                        Err(FetchError::RangeNotSatisfiable { size })
+                    }
+                    other => other,
                 }
-                other => other,
-            },
+            }
             other => other,
         }
     }

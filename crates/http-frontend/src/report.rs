@@ -29,17 +29,31 @@ pub fn failed(status: StatusCode, dependency: &'static str, message: String) -> 
     response
 }
 
-/// The request as Sentry sees it: method and URL without the query (which can hold a
-/// code and a state), nothing else.
-fn request_of<B>(request: &Request<B>) -> protocol::Request {
+/// The request's URL without its query (which can hold a code and a state): scheme and
+/// host from its head, `http://unknown` when they cannot be told.
+pub(crate) fn url_without_query<B>(request: &Request<B>) -> String {
     let path = request.uri().path();
-    let url = match http_input::Origin::of_head(request.headers(), request.uri()) {
+    match http_input::Origin::of_head(request.headers(), request.uri()) {
         Ok(origin) => origin.url(path),
         Err(_) => format!("http://unknown{path}"),
-    };
+    }
+}
+
+/// The route a request's path takes, as a name that does not grow with keys: the
+/// sign-in callback's path, else `/{key}`.
+pub(crate) fn route_name(path: &str) -> &'static str {
+    if path == http_input::CALLBACK_PATH {
+        http_input::CALLBACK_PATH
+    } else {
+        "/{key}"
+    }
+}
+
+/// The request as Sentry sees it: method and URL without the query, nothing else.
+fn request_of<B>(request: &Request<B>) -> protocol::Request {
     protocol::Request {
         method: Some(request.method().to_string()),
-        url: url.parse().ok(),
+        url: url_without_query(request).parse().ok(),
         ..Default::default()
     }
 }
@@ -89,11 +103,7 @@ pub struct RequestTransaction(Transaction);
 
 impl RequestTransaction {
     pub fn start<B>(request: &Request<B>) -> RequestTransaction {
-        let route = if request.uri().path() == http_input::CALLBACK_PATH {
-            http_input::CALLBACK_PATH
-        } else {
-            "/{key}"
-        };
+        let route = route_name(request.uri().path());
         let name = format!("{} {route}", request.method());
         let transaction =
             sentry_core::start_transaction(TransactionContext::new(&name, "http.server"));

@@ -8,26 +8,18 @@ use http::{header, Request};
 use http_body::Body;
 use request_trace::{RequestInfo, RequestTrace, Tracer, XRAY_HEADER};
 
+use crate::report;
 use crate::responses::HttpResponse;
 
 /// The trace of a request: the URL without its query (which can hold a code and a
 /// state), the client as the access log names it.
 pub fn begin<B>(tracer: &Tracer, request: &Request<B>, client_ip: IpAddr) -> RequestTrace {
-    let path = request.uri().path();
-    let url = || match http_input::Origin::of_head(request.headers(), request.uri()) {
-        Ok(origin) => origin.url(path),
-        Err(_) => format!("http://unknown{path}"),
-    };
-    let route = if path == http_input::CALLBACK_PATH {
-        http_input::CALLBACK_PATH
-    } else {
-        "/{key}"
-    };
+    let url = || report::url_without_query(request);
     tracer.begin(RequestInfo {
         headers: request.headers(),
         method: request.method().as_str(),
         url: &url,
-        route,
+        route: report::route_name(request.uri().path()),
         client_ip,
     })
 }

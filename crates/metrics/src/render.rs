@@ -13,6 +13,12 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
+/// A counter without labels: its header and its one line.
+fn counter(out: &mut String, name: &str, help: &str, value: u64) {
+    header(out, name, "counter", help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
 /// One histogram's lines; `labels` is `k="v",...` (without braces), possibly empty.
 fn histogram(out: &mut String, name: &str, labels: &str, h: &Histogram) {
     let s = h.snapshot();
@@ -72,16 +78,11 @@ pub(crate) fn render(m: &Metrics) -> String {
         );
     }
 
-    header(
+    counter(
         &mut out,
         "s3proxy_http_response_body_bytes_total",
-        "counter",
         "Object body bytes sent to clients.",
-    );
-    let _ = writeln!(
-        out,
-        "s3proxy_http_response_body_bytes_total {}",
-        m.body_bytes.load(Ordering::Relaxed)
+        m.body_bytes.load(Ordering::Relaxed),
     );
 
     header(
@@ -145,28 +146,18 @@ pub(crate) fn render(m: &Metrics) -> String {
         );
     }
 
-    header(
+    counter(
         &mut out,
         "s3proxy_access_denied_total",
-        "counter",
         "Signed-in requests the access rules refused (403).",
-    );
-    let _ = writeln!(
-        out,
-        "s3proxy_access_denied_total {}",
-        m.access_denied.load(Ordering::Relaxed)
+        m.access_denied.load(Ordering::Relaxed),
     );
 
-    header(
+    counter(
         &mut out,
         "s3proxy_sign_outs_total",
-        "counter",
         "Requests to /__sign_out.",
-    );
-    let _ = writeln!(
-        out,
-        "s3proxy_sign_outs_total {}",
-        m.sign_outs.load(Ordering::Relaxed)
+        m.sign_outs.load(Ordering::Relaxed),
     );
 
     header(
@@ -184,29 +175,19 @@ pub(crate) fn render(m: &Metrics) -> String {
         );
     }
 
-    header(
+    counter(
         &mut out,
         "s3proxy_session_cache_invalidations_total",
-        "counter",
         "Cached sessions dropped because Redis said their keys changed, expired or were flushed.",
-    );
-    let _ = writeln!(
-        out,
-        "s3proxy_session_cache_invalidations_total {}",
-        m.cache_invalidations.load(Ordering::Relaxed)
+        m.cache_invalidations.load(Ordering::Relaxed),
     );
 
     if let Some(dropped) = m.xray_dropped.get() {
-        header(
+        counter(
             &mut out,
             "s3proxy_xray_segments_dropped_total",
-            "counter",
             "X-Ray segments the socket refused (the daemon absent, or too slow).",
-        );
-        let _ = writeln!(
-            out,
-            "s3proxy_xray_segments_dropped_total {}",
-            dropped.load(Ordering::Relaxed)
+            dropped.load(Ordering::Relaxed),
         );
     }
 

@@ -106,12 +106,6 @@ impl SpanId {
     }
 }
 
-impl Default for SpanId {
-    fn default() -> Self {
-        SpanId::new()
-    }
-}
-
 /// Lowercase hex, without `format!`'s machinery: ids are written several times per
 /// request, on the request path.
 fn write_hex(out: &mut String, bytes: &[u8]) {

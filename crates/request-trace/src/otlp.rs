@@ -130,7 +130,7 @@ impl Otlp {
     }
 
     /// The request's server span and a client span per call, to the batch queue.
-    pub fn export(&self, a: &Active, ending: &Ending) {
+    pub fn export(&self, a: &Active, calls: &[CallRecord], ending: &Ending) {
         let Some(fields) = &a.fields else {
             return;
         };
@@ -169,9 +169,8 @@ impl Otlp {
             attributes,
             status,
         }));
-        for call in a.calls() {
-            self.processor
-                .on_end(self.call_span(trace_id, &a.id, &call));
+        for call in calls {
+            self.processor.on_end(self.call_span(trace_id, &a.id, call));
         }
     }
 

@@ -121,10 +121,6 @@ impl Active {
     fn now(&self) -> SystemTime {
         self.start + self.started.elapsed()
     }
-
-    pub fn calls(&self) -> Vec<CallRecord> {
-        self.calls.lock().map(|c| c.clone()).unwrap_or_default()
-    }
 }
 
 /// A request's trace, from [`Tracer::begin`]. Run the request's future in
@@ -200,11 +196,6 @@ impl RequestTrace {
         HeaderValue::try_from(propagation::response_header(&a.trace_id, decision)).ok()
     }
 
-    /// The trace id in X-Ray's form.
-    pub fn trace_id(&self) -> String {
-        self.active.trace_id.xray()
-    }
-
     /// Ends the request's segment and span with the response's status and length, and
     /// hands them to the exporters (which never block).
     pub fn finish(self, status: u16, content_length: Option<u64>) {
@@ -217,7 +208,14 @@ impl RequestTrace {
             status,
             content_length,
         };
-        a.tracer.export(a, &ending);
+        // Taken once, for both exporters: the trace is finished, and a call that ends
+        // later was never sent.
+        let calls = a
+            .calls
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default();
+        a.tracer.export(a, &calls, &ending);
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::ids::{SpanId, TraceId};
 use crate::otlp::Otlp;
-use crate::request::{Active, Ending};
+use crate::request::{Active, CallRecord, Ending};
 use crate::sampling::XrayRule;
 use crate::settings::TraceSettings;
 use crate::xray::Xray;
@@ -87,15 +87,15 @@ impl Tracer {
         Some(otlp.sample(trace_id, parent, decided, route))
     }
 
-    pub(crate) fn export(&self, active: &Active, ending: &Ending) {
+    pub(crate) fn export(&self, active: &Active, calls: &[CallRecord], ending: &Ending) {
         if active.xray_sampled {
             if let Some((xray, _)) = &self.0.xray {
-                xray.send(active, ending);
+                xray.send(active, calls, ending);
             }
         }
         if active.otlp_sampled {
             if let Some(otlp) = &self.0.otlp {
-                otlp.export(active, ending);
+                otlp.export(active, calls, ending);
             }
         }
     }

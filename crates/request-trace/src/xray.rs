@@ -57,8 +57,8 @@ impl Xray {
         self.dropped.clone()
     }
 
-    pub fn send(&self, active: &Active, ending: &Ending) {
-        let datagram = datagram(&self.segment_name, active, ending);
+    pub fn send(&self, active: &Active, calls: &[CallRecord], ending: &Ending) {
+        let datagram = datagram(&self.segment_name, active, calls, ending);
         if self.socket.send(&datagram).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
@@ -66,13 +66,17 @@ impl Xray {
 }
 
 /// The header line and the segment.
-pub(crate) fn datagram(name: &str, active: &Active, ending: &Ending) -> Vec<u8> {
+pub(crate) fn datagram(
+    name: &str,
+    active: &Active,
+    calls: &[CallRecord],
+    ending: &Ending,
+) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(1024);
     bytes.extend_from_slice(DATAGRAM_HEADER.as_bytes());
     // Written straight from these structs: building a `serde_json::Value` first cost
     // five times as much. Serialising them into a Vec cannot fail.
-    let calls = active.calls();
-    let _ = serde_json::to_writer(&mut bytes, &segment(name, active, &calls, ending));
+    let _ = serde_json::to_writer(&mut bytes, &segment(name, active, calls, ending));
     bytes
 }
 
