@@ -160,15 +160,14 @@ impl SsoClient {
         nonce: Option<&Nonce>,
     ) -> Outcome<SignIn> {
         match &self.oidc {
-            None => match self.exchange_code(code, redirect_uri, pkce).await {
-                Outcome::Accepted(access_token) => Outcome::Accepted(SignIn {
+            None => self
+                .exchange_code(code, redirect_uri, pkce)
+                .await
+                .map(|access_token| SignIn {
                     access_token,
                     id_token: None,
                     profile: None,
                 }),
-                Outcome::Rejected(status) => Outcome::Rejected(status),
-                Outcome::Failed(e) => Outcome::Failed(e),
-            },
             Some(oidc) => match nonce {
                 Some(nonce) => oidc.finish_sign_in(code, redirect_uri, pkce, nonce).await,
                 None => Outcome::Failed(SsoError::NonceMissing),

@@ -396,11 +396,7 @@ impl Oidc {
             Ok(d) => d,
             Err(e) => return Outcome::Failed(e),
         };
-        match self.userinfo_response(&discovered, token).await {
-            Outcome::Accepted(_) => Outcome::Accepted(()),
-            Outcome::Rejected(s) => Outcome::Rejected(s),
-            Outcome::Failed(e) => Outcome::Failed(e),
-        }
+        self.userinfo_response(&discovered, token).await.map(|_| ())
     }
 
     /// What userinfo says about the owner of `token` now.
@@ -409,13 +405,9 @@ impl Oidc {
             Ok(d) => d,
             Err(e) => return Outcome::Failed(e),
         };
-        match self.userinfo(&discovered, token).await {
-            Outcome::Accepted(claims) => {
-                Outcome::Accepted(Profile::from_claims(&claims, &self.settings.groups_claim))
-            }
-            Outcome::Rejected(s) => Outcome::Rejected(s),
-            Outcome::Failed(e) => Outcome::Failed(e),
-        }
+        self.userinfo(&discovered, token)
+            .await
+            .map(|claims| Profile::from_claims(&claims, &self.settings.groups_claim))
     }
 
     pub(crate) fn end_session_url(
