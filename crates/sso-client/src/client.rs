@@ -200,18 +200,11 @@ impl SsoClient {
         if let Some(oidc) = &self.oidc {
             return oidc.profile(token).await;
         }
-        let url = format!("{}api/v1/user/me/", self.settings.internal_url);
-        let response = match self.http.get(url).bearer_auth(token).send().await {
-            Err(e) => return Outcome::Failed(SsoError::transport(e)),
-            Ok(r) => r,
+        let response = match self.me_response(token).await {
+            Outcome::Accepted(r) => r,
+            Outcome::Rejected(s) => return Outcome::Rejected(s),
+            Outcome::Failed(e) => return Outcome::Failed(e),
         };
-        match response.status() {
-            StatusCode::OK => {}
-            s @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
-                return Outcome::Rejected(s.as_u16())
-            }
-            s => return Outcome::Failed(SsoError::Status(s.as_u16())),
-        }
         match response.json::<Value>().await {
             Ok(Value::Object(me)) => Outcome::Accepted(Profile::from_staff_me(&me)),
             Ok(_) => Outcome::Failed(SsoError::Body("user/me is not a JSON object".into())),
@@ -298,11 +291,17 @@ impl SsoClient {
         if let Some(oidc) = &self.oidc {
             return oidc.check_token(token).await;
         }
+        self.me_response(token).await.map(|_| ())
+    }
+
+    /// Staff SSO: `GET api/v1/user/me/` with `token`, accepted on 200 (the body unread),
+    /// `Rejected` on 401/403.
+    async fn me_response(&self, token: &str) -> Outcome<reqwest::Response> {
         let url = format!("{}api/v1/user/me/", self.settings.internal_url);
         match self.http.get(url).bearer_auth(token).send().await {
             Err(e) => Outcome::Failed(SsoError::transport(e)),
             Ok(r) => match r.status() {
-                StatusCode::OK => Outcome::Accepted(()),
+                StatusCode::OK => Outcome::Accepted(r),
                 s @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
                     Outcome::Rejected(s.as_u16())
                 }
