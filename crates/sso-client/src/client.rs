@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::encode::encode_component;
 use crate::error::{Outcome, SsoError};
 use crate::oidc::Oidc;
-use crate::pkce::PkceVerifier;
+use crate::pkce::{push_challenge, PkceVerifier};
 use crate::profile::Profile;
 use crate::secrets::{AccessToken, IdToken, Nonce};
 use crate::settings::{Provider, SsoSettings};
@@ -230,12 +230,7 @@ impl SsoClient {
             encode_component(redirect_uri),
             encode_component(&self.settings.client_id),
         );
-        if let Some(verifier) = pkce {
-            // base64url is all unreserved characters: nothing to encode.
-            url.push_str("&code_challenge=");
-            url.push_str(&verifier.challenge());
-            url.push_str("&code_challenge_method=S256");
-        }
+        push_challenge(&mut url, pkce);
         url
     }
 
