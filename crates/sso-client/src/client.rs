@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::encode::encode_component;
 use crate::error::{Outcome, SsoError};
 use crate::oidc::Oidc;
-use crate::pkce::PkceVerifier;
+use crate::pkce::{push_challenge, PkceVerifier};
 use crate::profile::Profile;
 use crate::secrets::{AccessToken, IdToken, Nonce};
 use crate::settings::{Provider, SsoSettings};
@@ -160,15 +160,14 @@ impl SsoClient {
         nonce: Option<&Nonce>,
     ) -> Outcome<SignIn> {
         match &self.oidc {
-            None => match self.exchange_code(code, redirect_uri, pkce).await {
-                Outcome::Accepted(access_token) => Outcome::Accepted(SignIn {
+            None => self
+                .exchange_code(code, redirect_uri, pkce)
+                .await
+                .map(|access_token| SignIn {
                     access_token,
                     id_token: None,
                     profile: None,
                 }),
-                Outcome::Rejected(status) => Outcome::Rejected(status),
-                Outcome::Failed(e) => Outcome::Failed(e),
-            },
             Some(oidc) => match nonce {
                 Some(nonce) => oidc.finish_sign_in(code, redirect_uri, pkce, nonce).await,
                 None => Outcome::Failed(SsoError::NonceMissing),
@@ -201,18 +200,11 @@ impl SsoClient {
         if let Some(oidc) = &self.oidc {
             return oidc.profile(token).await;
         }
-        let url = format!("{}api/v1/user/me/", self.settings.internal_url);
-        let response = match self.http.get(url).bearer_auth(token).send().await {
-            Err(e) => return Outcome::Failed(SsoError::transport(e)),
-            Ok(r) => r,
+        let response = match self.me_response(token).await {
+            Outcome::Accepted(r) => r,
+            Outcome::Rejected(s) => return Outcome::Rejected(s),
+            Outcome::Failed(e) => return Outcome::Failed(e),
         };
-        match response.status() {
-            StatusCode::OK => {}
-            s @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
-                return Outcome::Rejected(s.as_u16())
-            }
-            s => return Outcome::Failed(SsoError::Status(s.as_u16())),
-        }
         match response.json::<Value>().await {
             Ok(Value::Object(me)) => Outcome::Accepted(Profile::from_staff_me(&me)),
             Ok(_) => Outcome::Failed(SsoError::Body("user/me is not a JSON object".into())),
@@ -238,12 +230,7 @@ impl SsoClient {
             encode_component(redirect_uri),
             encode_component(&self.settings.client_id),
         );
-        if let Some(verifier) = pkce {
-            // base64url is all unreserved characters: nothing to encode.
-            url.push_str("&code_challenge=");
-            url.push_str(&verifier.challenge());
-            url.push_str("&code_challenge_method=S256");
-        }
+        push_challenge(&mut url, pkce);
         url
     }
 
@@ -299,11 +286,17 @@ impl SsoClient {
         if let Some(oidc) = &self.oidc {
             return oidc.check_token(token).await;
         }
+        self.me_response(token).await.map(|_| ())
+    }
+
+    /// Staff SSO: `GET api/v1/user/me/` with `token`, accepted on 200 (the body unread),
+    /// `Rejected` on 401/403.
+    async fn me_response(&self, token: &str) -> Outcome<reqwest::Response> {
         let url = format!("{}api/v1/user/me/", self.settings.internal_url);
         match self.http.get(url).bearer_auth(token).send().await {
             Err(e) => Outcome::Failed(SsoError::transport(e)),
             Ok(r) => match r.status() {
-                StatusCode::OK => Outcome::Accepted(()),
+                StatusCode::OK => Outcome::Accepted(r),
                 s @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
                     Outcome::Rejected(s.as_u16())
                 }

@@ -129,3 +129,15 @@ pub enum Outcome<T> {
     /// No usable answer.
     Failed(SsoError),
 }
+
+impl<T> Outcome<T> {
+    /// Applies `f` to an accepted answer's value; a refusal or a failure is passed on
+    /// as it is.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Outcome<U> {
+        match self {
+            Outcome::Accepted(value) => Outcome::Accepted(f(value)),
+            Outcome::Rejected(status) => Outcome::Rejected(status),
+            Outcome::Failed(e) => Outcome::Failed(e),
+        }
+    }
+}

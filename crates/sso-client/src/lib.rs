@@ -98,5 +98,5 @@ pub use encode::encode_component;
 pub use error::{IdTokenCheck, Outcome, SsoError};
 pub use pkce::{s256_challenge, PkceVerifier};
 pub use profile::Profile;
-pub use secrets::{AccessToken, IdToken, Nonce};
+pub use secrets::{constant_time_eq, AccessToken, IdToken, Nonce};
 pub use settings::{OidcSettings, Provider, SsoSettings};

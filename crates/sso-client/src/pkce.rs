@@ -48,6 +48,17 @@ impl PkceVerifier {
     }
 }
 
+/// Appends `&code_challenge=…&code_challenge_method=S256` to an authorize URL when the
+/// sign-in has a verifier.
+pub(crate) fn push_challenge(url: &mut String, pkce: Option<&PkceVerifier>) {
+    if let Some(verifier) = pkce {
+        // base64url is all unreserved characters: nothing to encode.
+        url.push_str("&code_challenge=");
+        url.push_str(&verifier.challenge());
+        url.push_str("&code_challenge_method=S256");
+    }
+}
+
 /// The S256 challenge of `verifier` (also what a server computes to check it).
 pub fn s256_challenge(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))

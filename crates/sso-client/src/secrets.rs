@@ -3,6 +3,12 @@
 use base64::Engine;
 use rand::RngCore;
 
+/// Whether `a` and `b` are equal, in a time that does not depend on where they differ
+/// (only on their lengths): for comparing a secret with what a request brought.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// An OAuth2 access token. Its `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccessToken(pub String);

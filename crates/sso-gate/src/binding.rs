@@ -10,6 +10,7 @@
 use hmac::{Hmac, KeyInit, Mac};
 use http::HeaderMap;
 use sha2::Sha256;
+use sso_client::constant_time_eq;
 
 /// Characters of the state in the cookie's name: enough to tell parallel sign-ins apart.
 const NAME_STATE_CHARS: usize = 16;
@@ -75,10 +76,6 @@ impl StateBinding {
         http_input::cookie_value(headers, &Self::name(state))
             .is_some_and(|value| constant_time_eq(value.as_bytes(), self.value(state).as_bytes()))
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -48,11 +48,6 @@ impl<S: SessionStore> GateLayer<S> {
             core: Arc::new(Core::new(store, sso, settings, Arc::new(observer))),
         }
     }
-
-    /// The settings the gate runs with.
-    pub fn settings(&self) -> &GateSettings {
-        &self.core.settings
-    }
 }
 
 impl<S, I> Layer<I> for GateLayer<S> {

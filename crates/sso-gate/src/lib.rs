@@ -83,7 +83,7 @@ mod sign_out;
 mod token_checks;
 
 pub use binding::StateBinding;
-pub use failure::{Failure, SSO as SSO_DEPENDENCY, STORE as STORE_DEPENDENCY};
+pub use failure::Failure;
 pub use http_input::{SameSite, CALLBACK_PATH, SESSION_COOKIE};
 
 /// The reserved path that ends a session (`GET /__sign_out`).

@@ -46,14 +46,12 @@ pub(crate) fn signed_out() -> Response<Bytes> {
 /// Never cached, never a redirect (which could loop).
 pub(crate) fn access_denied(request: &Parts, email: Option<&str>) -> Response<Bytes> {
     let who = email.unwrap_or("someone whose email the sign-in did not give");
-    let mut r = if wants_page(request) {
-        let mut r = empty(StatusCode::FORBIDDEN);
+    let mut r = empty(StatusCode::FORBIDDEN);
+    if wants_page(request) {
         let html = ACCESS_DENIED_PAGE.replace("{who}", &html_escape(who));
         *r.body_mut() = Bytes::from(html);
         set_page_headers(r.headers_mut());
-        r
     } else {
-        let mut r = empty(StatusCode::FORBIDDEN);
         *r.body_mut() = Bytes::from(format!(
             "Forbidden: signed in as {who}, who may not read this. Sign out: /__sign_out\n"
         ));
@@ -61,10 +59,9 @@ pub(crate) fn access_denied(request: &Parts, email: Option<&str>) -> Response<By
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
-        r
-    };
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     r
 }
 

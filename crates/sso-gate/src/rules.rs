@@ -1,8 +1,6 @@
 //! Who may see what: lists of emails, email domains and groups, globally and per path
 //! prefix.
 
-use std::collections::HashSet;
-
 use serde::Deserialize;
 use sso_client::Profile;
 
@@ -157,11 +155,6 @@ impl AccessRules {
             None => &self.global,
         };
         profile.is_some_and(|p| allowed.allows(p))
-    }
-
-    /// The prefixes of the rules, for the log at start.
-    pub fn prefixes(&self) -> HashSet<&str> {
-        self.rules.iter().map(|r| r.prefix.as_str()).collect()
     }
 }
 

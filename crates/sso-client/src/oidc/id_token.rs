@@ -9,6 +9,7 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 use serde_json::{Map, Value};
 
 use crate::error::IdTokenCheck;
+use crate::secrets::constant_time_eq;
 
 /// Clock skew tolerated on `exp` and `iat`, in seconds.
 pub(crate) const LEEWAY: u64 = 60;
@@ -126,7 +127,7 @@ fn check_claims(claims: &Map<String, Value>, expected: &Expected) -> Result<(), 
         return Err(IdTokenCheck::IssuedInFuture);
     }
     let nonce = claims.get("nonce").and_then(Value::as_str);
-    if !nonce.is_some_and(|n| same(n.as_bytes(), expected.nonce.as_bytes())) {
+    if !nonce.is_some_and(|n| constant_time_eq(n.as_bytes(), expected.nonce.as_bytes())) {
         return Err(IdTokenCheck::Nonce);
     }
     let sub = claims.get("sub").and_then(Value::as_str);
@@ -139,11 +140,6 @@ fn check_claims(claims: &Map<String, Value>, expected: &Expected) -> Result<(), 
 /// A NumericDate (seconds, possibly fractional).
 fn seconds(value: Option<&Value>) -> Option<f64> {
     value?.as_f64().filter(|s| s.is_finite())
-}
-
-/// Equality whose time does not depend on where the inputs differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn decode_object(part: &str) -> Result<Map<String, Value>, IdTokenCheck> {

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::encode::encode_component;
 use crate::error::{IdTokenCheck, Outcome, SsoError};
-use crate::pkce::PkceVerifier;
+use crate::pkce::{push_challenge, PkceVerifier};
 use crate::profile::Profile;
 use crate::secrets::{AccessToken, IdToken, Nonce};
 use crate::settings::{OidcSettings, SsoSettings};
@@ -153,12 +153,7 @@ impl Oidc {
     ) -> Result<String, SsoError> {
         let discovered = self.discovered()?;
         let endpoint = &discovered.authorization_endpoint;
-        // The endpoint may carry a query of its own (Discovery allows it).
-        let separator = match endpoint.contains('?') {
-            false => "?",
-            true if endpoint.ends_with('?') || endpoint.ends_with('&') => "",
-            true => "&",
-        };
+        let separator = query_separator(endpoint);
         let mut url = format!(
             "{endpoint}{separator}response_type=code&client_id={}&redirect_uri={}&scope={}&state={}&nonce={}",
             encode_component(&self.client_id),
@@ -167,11 +162,7 @@ impl Oidc {
             encode_component(state),
             encode_component(nonce.as_str()),
         );
-        if let Some(verifier) = pkce {
-            url.push_str("&code_challenge=");
-            url.push_str(&verifier.challenge());
-            url.push_str("&code_challenge_method=S256");
-        }
+        push_challenge(&mut url, pkce);
         Ok(url)
     }
 
@@ -396,11 +387,7 @@ impl Oidc {
             Ok(d) => d,
             Err(e) => return Outcome::Failed(e),
         };
-        match self.userinfo_response(&discovered, token).await {
-            Outcome::Accepted(_) => Outcome::Accepted(()),
-            Outcome::Rejected(s) => Outcome::Rejected(s),
-            Outcome::Failed(e) => Outcome::Failed(e),
-        }
+        self.userinfo_response(&discovered, token).await.map(|_| ())
     }
 
     /// What userinfo says about the owner of `token` now.
@@ -409,13 +396,9 @@ impl Oidc {
             Ok(d) => d,
             Err(e) => return Outcome::Failed(e),
         };
-        match self.userinfo(&discovered, token).await {
-            Outcome::Accepted(claims) => {
-                Outcome::Accepted(Profile::from_claims(&claims, &self.settings.groups_claim))
-            }
-            Outcome::Rejected(s) => Outcome::Rejected(s),
-            Outcome::Failed(e) => Outcome::Failed(e),
-        }
+        self.userinfo(&discovered, token)
+            .await
+            .map(|claims| Profile::from_claims(&claims, &self.settings.groups_claim))
     }
 
     pub(crate) fn end_session_url(
@@ -426,11 +409,7 @@ impl Oidc {
         let discovered = self.discovered().ok()?;
         let endpoint = discovered.end_session_endpoint.as_deref()?;
         let mut url = endpoint.to_owned();
-        let mut separator = match endpoint.contains('?') {
-            false => "?",
-            true if endpoint.ends_with('?') || endpoint.ends_with('&') => "",
-            true => "&",
-        };
+        let mut separator = query_separator(endpoint);
         let mut add = |name: &str, value: &str| {
             url.push_str(separator);
             url.push_str(name);
@@ -446,5 +425,16 @@ impl Oidc {
             add("post_logout_redirect_uri", uri);
         }
         Some(url)
+    }
+}
+
+/// What goes between `endpoint` and the parameters we add: `?`, or `&` (nothing when it
+/// already ends with one) when the endpoint carries a query of its own (Discovery allows
+/// it).
+fn query_separator(endpoint: &str) -> &'static str {
+    match endpoint.contains('?') {
+        false => "?",
+        true if endpoint.ends_with('?') || endpoint.ends_with('&') => "",
+        true => "&",
     }
 }
