@@ -184,6 +184,22 @@ impl Journey {
         }
     }
 
+    /// The bytes of the finished download `name`, once it is the only file in the
+    /// browser's download folder (Chromium writes `*.crdownload` and renames it when
+    /// complete).
+    pub async fn downloaded(&self, name: &str) -> Vec<u8> {
+        let downloads = self.browser.downloads().to_path_buf();
+        let saved = poll("the download to finish", WAIT, || async {
+            let names: Vec<String> = std::fs::read_dir(&downloads)
+                .ok()?
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .collect();
+            (names == [name]).then(|| downloads.join(name))
+        })
+        .await;
+        std::fs::read(&saved).expect("read the download")
+    }
+
     /// The value of the browser's cookie `name` for the page shown, if it has one.
     pub async fn cookie(&self, name: &str) -> Option<String> {
         self.client()

@@ -94,16 +94,7 @@ async fn a_certified_provider_signs_a_person_in_and_a_file_downloads() {
 
         // A download, byte for byte.
         journey.click("#download").await;
-        let downloads = journey.browser.downloads().to_path_buf();
-        let saved = poll("the download to finish", WAIT, || async {
-            let names: Vec<String> = std::fs::read_dir(&downloads)
-                .ok()?
-                .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .collect();
-            (names == ["ledger.bin"]).then(|| downloads.join("ledger.bin"))
-        })
-        .await;
-        let bytes = std::fs::read(&saved).expect("read the download");
+        let bytes = journey.downloaded("ledger.bin").await;
         assert!(
             bytes == ledger,
             "the download differs ({} bytes, {} expected)",

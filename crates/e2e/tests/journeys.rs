@@ -253,25 +253,8 @@ async fn an_image_renders_and_an_attachment_downloads_byte_for_byte() {
         .await;
         assert_eq!(size, (64, 48), "the image's natural size");
 
-        journey
-            .client()
-            .find(Locator::Id("download"))
-            .await
-            .expect("the download link")
-            .click()
-            .await
-            .expect("click the download link");
-        let downloads = journey.browser.downloads().to_path_buf();
-        let saved = poll("the download to finish", WAIT, || async {
-            let names: Vec<String> = std::fs::read_dir(&downloads)
-                .ok()?
-                .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .collect();
-            // Chromium writes `*.crdownload` and renames it when complete.
-            (names == ["export.bin"]).then(|| downloads.join("export.bin"))
-        })
-        .await;
-        let bytes = std::fs::read(&saved).expect("read the download");
+        journey.click("#download").await;
+        let bytes = journey.downloaded("export.bin").await;
         assert!(
             bytes == data,
             "the download differs ({} bytes, {} expected)",
