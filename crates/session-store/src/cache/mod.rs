@@ -47,7 +47,10 @@ use crate::{CacheLookup, Session, StoreError};
 
 pub use protocol::CONNECTION_NAME;
 
-type ReadResult = Result<Option<Session>, StoreError>;
+/// A session and its profile, as the cache holds them.
+pub(crate) type Cached = (Session, Option<String>);
+
+type ReadResult = Result<Option<Cached>, StoreError>;
 
 /// Shared by every clone of the store; the keeper holds only a weak reference.
 pub(crate) struct SessionCache {
@@ -137,8 +140,9 @@ impl SessionCache {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The session, from memory only, after applying whatever invalidations have arrived.
-    pub fn lookup(self: &Arc<Self>, session_id: &str) -> CacheLookup {
+    /// The session and its profile, from memory only, after applying whatever
+    /// invalidations have arrived.
+    pub fn lookup(self: &Arc<Self>, session_id: &str) -> CacheLookup<Cached> {
         self.start();
         let mut state = self.lock();
         self.drain(&mut state);
@@ -149,13 +153,13 @@ impl SessionCache {
             return CacheLookup::Off;
         }
         match state.entries.get(session_id, Instant::now()) {
-            Some(session) => CacheLookup::Hit(session),
+            Some(cached) => CacheLookup::Hit(cached),
             None => CacheLookup::Miss,
         }
     }
 
-    /// Reads a session on the tracking connection (one round trip), leaving an entry when
-    /// it has a token. `None` when the cache is off, or the connection was lost before
+    /// Reads a session and its profile on the tracking connection (one round trip),
+    /// leaving an entry when it has a token. `None` when the cache is off, or the connection was lost before
     /// answering: the caller reads Redis itself.
     pub async fn read(self: &Arc<Self>, session_id: &str) -> Option<ReadResult> {
         self.start();
@@ -374,9 +378,13 @@ fn apply(
             match protocol::session_read(&read.frames, read.sent) {
                 Ok(outcome) => {
                     if let (true, Some(session)) = (outcome.cacheable, &outcome.session) {
-                        entries.insert(&read.session_id, session, outcome.expires);
+                        let profile = outcome.profile.as_deref();
+                        entries.insert(&read.session_id, session, profile, outcome.expires);
                     }
-                    let _ = read.reply.send(Ok(outcome.session));
+                    let profile = outcome.profile;
+                    let _ = read
+                        .reply
+                        .send(Ok(outcome.session.map(|session| (session, profile))));
                     Ok(())
                 }
                 Err(code) => {
