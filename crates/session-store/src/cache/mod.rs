@@ -5,6 +5,8 @@
 //! `CLIENT TRACKING on`. Session reads that miss the cache are sent on it, so Redis
 //! remembers that this instance holds those keys and pushes an invalidation on the same
 //! connection when one changes (`SET`, `DEL`, `EXPIRE`, expiry, eviction, a flush).
+//! An entry holds what one read gets: a session's token, marker and profile (the profile
+//! only where profiles are kept); a change to any of the three keys drops it.
 //!
 //! Ordering, the whole point:
 //! - Replies and invalidations arrive in the order Redis wrote them, on one socket, and
@@ -19,7 +21,8 @@
 //!   has tracking on again: the connection closing or failing, a reply not understood,
 //!   no answer to a read or a `PING` in time, any error reply, any error of the store
 //!   itself (the caller calls [`SessionCache::drop_all`]).
-//! - An entry also ends at its keys' own expiry (their `PTTL`s, read with the values).
+//! - An entry also ends at the earliest expiry of its keys that exist (their `PTTL`s,
+//!   read with the values).
 //!
 //! A [`keeper`] task connects (with back-off), wakes on readability to apply
 //! invalidations when no request comes, and pings every second (which also keeps Redis's
