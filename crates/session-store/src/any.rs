@@ -90,6 +90,16 @@ impl SessionStore for AnyStore {
         }
     }
 
+    fn cached_session_with_profile(
+        &self,
+        session_id: &str,
+    ) -> CacheLookup<(Session, Option<String>)> {
+        match self {
+            AnyStore::Redis(s) => s.cached_session_with_profile(session_id),
+            AnyStore::Memory(s) => s.cached_session_with_profile(session_id),
+        }
+    }
+
     fn report_invalidations(&self, report: Box<dyn Fn(u64) + Send + Sync>) {
         match self {
             AnyStore::Redis(s) => s.report_invalidations(report),

@@ -165,12 +165,15 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// What this instance's session cache says of a session, from memory alone.
+/// What this instance's session cache says of a session, from memory alone: `T` is
+/// what a hit holds, the [`Session`] ([`SessionStore::cached_session`]) or the session
+/// and its profile ([`SessionStore::cached_session_with_profile`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CacheLookup {
+pub enum CacheLookup<T = Session> {
     /// Held, and Redis has not said it changed: no round trip needed.
-    Hit(Session),
-    /// Not held (or expired): read it with [`SessionStore::load_session`], which caches it.
+    Hit(T),
+    /// Not held (or expired): read it with [`SessionStore::load_session`] (or
+    /// [`SessionStore::load_session_with_profile`]), which caches it.
     Miss,
     /// The cache is configured but off now (tracking lost, not yet re-established):
     /// every read goes to Redis.
@@ -178,6 +181,18 @@ pub enum CacheLookup {
     /// This store keeps no cache (in memory, turned off, or a server that refuses
     /// client-side caching).
     Uncached,
+}
+
+impl<T> CacheLookup<T> {
+    /// The same answer, with `f` applied to what a hit holds.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> CacheLookup<U> {
+        match self {
+            CacheLookup::Hit(held) => CacheLookup::Hit(f(held)),
+            CacheLookup::Miss => CacheLookup::Miss,
+            CacheLookup::Off => CacheLookup::Off,
+            CacheLookup::Uncached => CacheLookup::Uncached,
+        }
+    }
 }
 
 /// The operations of the login flow on the session store.
@@ -226,7 +241,7 @@ pub trait SessionStore: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// [`load_session`](SessionStore::load_session) and the session's profile, read
-    /// together in one round trip.
+    /// together in one round trip (and cached together, when the store has a cache).
     fn load_session_with_profile(
         &self,
         session_id: &str,
@@ -248,6 +263,17 @@ pub trait SessionStore: Send + Sync {
     /// The session from this instance's cache, without a round trip (invalidations that
     /// have reached the instance are applied first). Without a cache: `Uncached`.
     fn cached_session(&self, _session_id: &str) -> CacheLookup {
+        CacheLookup::Uncached
+    }
+
+    /// [`cached_session`](SessionStore::cached_session) with the session's profile (the
+    /// cache holds both), for [`load_session_with_profile`]'s callers.
+    ///
+    /// [`load_session_with_profile`]: SessionStore::load_session_with_profile
+    fn cached_session_with_profile(
+        &self,
+        _session_id: &str,
+    ) -> CacheLookup<(Session, Option<String>)> {
         CacheLookup::Uncached
     }
 

@@ -209,6 +209,19 @@ impl RedisStore {
         }
     }
 
+    /// A session and its profile read on the cache's tracking connection (which leaves an
+    /// entry); `None` without a cache or when it is off: the caller reads Redis itself.
+    async fn read_through_cache(
+        &self,
+        session_id: &str,
+    ) -> Option<Result<Option<(Session, Option<String>)>, StoreError>> {
+        let result = self.cache.as_ref()?.read(session_id).await?;
+        if let Err(e) = &result {
+            self.drop_cache(e);
+        }
+        Some(result)
+    }
+
     /// This instance changed a session's keys: its cache entry goes.
     fn forget_session(&self, session_id: &str) {
         if let Some(cache) = &self.cache {
@@ -433,13 +446,8 @@ impl SessionStore for RedisStore {
     }
 
     async fn load_session(&self, session_id: &str) -> Result<Option<Session>, StoreError> {
-        if let Some(cache) = &self.cache {
-            if let Some(result) = cache.read(session_id).await {
-                if let Err(e) = &result {
-                    self.drop_cache(e);
-                }
-                return result;
-            }
+        if let Some(result) = self.read_through_cache(session_id).await {
+            return result.map(|loaded| loaded.map(|(session, _profile)| session));
         }
         let mut cmd = redis::cmd("MGET");
         cmd.arg(token_key(session_id)).arg(checked_key(session_id));
@@ -466,6 +474,14 @@ impl SessionStore for RedisStore {
     }
 
     fn cached_session(&self, session_id: &str) -> CacheLookup {
+        self.cached_session_with_profile(session_id)
+            .map(|(session, _profile)| session)
+    }
+
+    fn cached_session_with_profile(
+        &self,
+        session_id: &str,
+    ) -> CacheLookup<(Session, Option<String>)> {
         match &self.cache {
             Some(cache) => cache.lookup(session_id),
             None => CacheLookup::Uncached,
@@ -485,22 +501,30 @@ impl SessionStore for RedisStore {
         id_token: Option<&str>,
     ) -> Result<(), StoreError> {
         let profile = set_ex(profile_key(session_id), profile, self.ttls.token);
-        let Some(id_token) = id_token else {
-            return self.run(profile).await;
+        let result = match id_token {
+            None => self.run(profile).await,
+            Some(id_token) => {
+                let mut pipe = redis::pipe();
+                pipe.atomic()
+                    .add_command(profile)
+                    .ignore()
+                    .add_command(set_ex(id_token_key(session_id), id_token, self.ttls.token))
+                    .ignore();
+                self.run(pipe).await
+            }
         };
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .add_command(profile)
-            .ignore()
-            .add_command(set_ex(id_token_key(session_id), id_token, self.ttls.token))
-            .ignore();
-        self.run(pipe).await
+        // The cache holds the profile: the entry goes (Redis's invalidation follows).
+        self.forget_session(session_id);
+        result
     }
 
     async fn load_session_with_profile(
         &self,
         session_id: &str,
     ) -> Result<Option<(Session, Option<String>)>, StoreError> {
+        if let Some(result) = self.read_through_cache(session_id).await {
+            return result;
+        }
         let mut cmd = redis::cmd("MGET");
         cmd.arg(token_key(session_id))
             .arg(checked_key(session_id))

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use deadpool_redis::redis;
 use session_store::{
-    checked_key, token_key, CacheLookup, LoginState, RedisSettings, RedisStore, Session,
-    SessionStore,
+    checked_key, profile_key, token_key, CacheLookup, LoginState, RedisSettings, RedisStore,
+    Session, SessionStore,
 };
 use test_kit::{RedisOptions, RedisServer, TestCa};
 
@@ -44,6 +44,17 @@ async fn request(store: &RedisStore, id: &str) -> Option<Session> {
     match store.cached_session(id) {
         CacheLookup::Hit(session) => Some(session),
         _ => store.load_session(id).await.expect("session read"),
+    }
+}
+
+/// The same, when profiles are kept (OpenID Connect, access rules).
+async fn request_with_profile(store: &RedisStore, id: &str) -> Option<(Session, Option<String>)> {
+    match store.cached_session_with_profile(id) {
+        CacheLookup::Hit(loaded) => Some(loaded),
+        _ => store
+            .load_session_with_profile(id)
+            .await
+            .expect("session read"),
     }
 }
 
@@ -157,6 +168,66 @@ async fn a_change_by_another_client_is_seen_by_the_next_request() {
         }
     }
     assert!(stale.is_empty(), "{} stale answers: {stale:?}", stale.len());
+}
+
+/// With profiles kept, a signed-in request costs no round trip either; any change to the
+/// profile (another client's, or this instance's own) drops the entry, so the next
+/// request reads what Redis holds now.
+#[tokio::test]
+async fn a_cached_profile_is_served_from_memory_until_it_changes() {
+    let redis = RedisServer::start().await;
+    let store = cached_store(settings(&redis)).await;
+    let mut other = Other::new(&redis).await;
+    let profile = profile_key("id");
+    other.sign_in("id", "tok").await;
+    other.run(&["SET", &profile, "p-1", "EX", "36000"]).await;
+    let with = |p: Option<&str>| session("tok", true).map(|s| (s, p.map(str::to_owned)));
+
+    assert_eq!(store.cached_session_with_profile("id"), CacheLookup::Miss);
+    assert_eq!(request_with_profile(&store, "id").await, with(Some("p-1")));
+    for _ in 0..50 {
+        assert_eq!(
+            store.cached_session_with_profile("id"),
+            CacheLookup::Hit(with(Some("p-1")).unwrap())
+        );
+    }
+    // The same entry serves the session alone.
+    assert_eq!(request(&store, "id").await, session("tok", true));
+    assert_eq!(
+        command_calls(&redis, "mget").await,
+        1,
+        "only the first read"
+    );
+
+    other.run(&["SET", &profile, "p-2", "EX", "36000"]).await;
+    assert_eq!(
+        store.cached_session_with_profile("id"),
+        CacheLookup::Miss,
+        "SET of the profile invalidates"
+    );
+    assert_eq!(request_with_profile(&store, "id").await, with(Some("p-2")));
+    assert!(matches!(
+        store.cached_session_with_profile("id"),
+        CacheLookup::Hit(_)
+    ));
+
+    other.run(&["DEL", &profile]).await;
+    assert_eq!(
+        store.cached_session_with_profile("id"),
+        CacheLookup::Miss,
+        "DEL of the profile invalidates"
+    );
+    assert_eq!(request_with_profile(&store, "id").await, with(None));
+    assert!(matches!(
+        store.cached_session_with_profile("id"),
+        CacheLookup::Hit(_)
+    ));
+
+    // This instance's own profile write drops its entry at once.
+    store.save_profile("id", "p-3", Some("idt")).await.unwrap();
+    assert_eq!(store.cached_session_with_profile("id"), CacheLookup::Miss);
+    assert_eq!(request_with_profile(&store, "id").await, with(Some("p-3")));
+    assert_eq!(command_calls(&redis, "mget").await, 4);
 }
 
 #[tokio::test]

@@ -91,33 +91,45 @@ impl<S: SessionStore> Core<S> {
         self.settings.access_rules.is_configured() || self.sso.is_oidc()
     }
 
-    /// The session, and its profile when profiles are kept, in one round trip.
+    /// The session, and its profile when profiles are kept: from the store's cache when
+    /// it holds them, else in one round trip (which caches them).
     async fn load(
         &self,
         session_id: &str,
     ) -> Result<Option<(Session, Option<Profile>)>, StoreError> {
-        if !self.keeps_profiles() {
-            // From the store's own cache when it holds the session: no round trip, so
-            // not timed as one.
-            let lookup = match self.store.cached_session(session_id) {
-                CacheLookup::Hit(session) => {
-                    self.observer.session_lookup(SessionLookup::Hit);
-                    return Ok(Some((session, None)));
-                }
-                CacheLookup::Miss => Some(SessionLookup::Miss),
-                CacheLookup::Off => Some(SessionLookup::Off),
-                CacheLookup::Uncached => None,
-            };
-            if let Some(lookup) = lookup {
-                self.observer.session_lookup(lookup);
+        let keeps_profiles = self.keeps_profiles();
+        let decoded = |(session, kept): (Session, Option<String>)| {
+            (session, kept.as_deref().and_then(profile::decode))
+        };
+        let cached = if keeps_profiles {
+            self.store.cached_session_with_profile(session_id)
+        } else {
+            self.store
+                .cached_session(session_id)
+                .map(|session| (session, None))
+        };
+        // From the store's own cache when it holds the session: no round trip, so not
+        // timed as one.
+        let lookup = match cached {
+            CacheLookup::Hit(loaded) => {
+                self.observer.session_lookup(SessionLookup::Hit);
+                return Ok(Some(decoded(loaded)));
             }
-            let session = self.store_call(self.store.load_session(session_id)).await?;
-            return Ok(session.map(|session| (session, None)));
+            CacheLookup::Miss => Some(SessionLookup::Miss),
+            CacheLookup::Off => Some(SessionLookup::Off),
+            CacheLookup::Uncached => None,
+        };
+        if let Some(lookup) = lookup {
+            self.observer.session_lookup(lookup);
         }
-        let loaded = self
-            .store_call(self.store.load_session_with_profile(session_id))
-            .await?;
-        Ok(loaded.map(|(session, kept)| (session, kept.as_deref().and_then(profile::decode))))
+        let loaded = if keeps_profiles {
+            self.store_call(self.store.load_session_with_profile(session_id))
+                .await?
+        } else {
+            let session = self.store_call(self.store.load_session(session_id)).await?;
+            session.map(|session| (session, None))
+        };
+        Ok(loaded.map(decoded))
     }
 
     /// The request's person when its session grants access, else the response to send

@@ -80,7 +80,7 @@ impl Write for Raw<'_> {
 }
 
 /// Most bytes kept waiting for the end of a frame: far above any reply of ours (a
-/// session's token and marker); a Redis sending more is not one to trust.
+/// session's token, marker and profile); a Redis sending more is not one to trust.
 const MAX_PENDING_BYTES: usize = 16 * 1024 * 1024;
 
 pub(crate) struct Link {

@@ -5,6 +5,8 @@
 //! `CLIENT TRACKING on`. Session reads that miss the cache are sent on it, so Redis
 //! remembers that this instance holds those keys and pushes an invalidation on the same
 //! connection when one changes (`SET`, `DEL`, `EXPIRE`, expiry, eviction, a flush).
+//! An entry holds what one read gets: a session's token, marker and profile (the profile
+//! only where profiles are kept); a change to any of the three keys drops it.
 //!
 //! Ordering, the whole point:
 //! - Replies and invalidations arrive in the order Redis wrote them, on one socket, and
@@ -19,7 +21,8 @@
 //!   has tracking on again: the connection closing or failing, a reply not understood,
 //!   no answer to a read or a `PING` in time, any error reply, any error of the store
 //!   itself (the caller calls [`SessionCache::drop_all`]).
-//! - An entry also ends at its keys' own expiry (their `PTTL`s, read with the values).
+//! - An entry also ends at the earliest expiry of its keys that exist (their `PTTL`s,
+//!   read with the values).
 //!
 //! A [`keeper`] task connects (with back-off), wakes on readability to apply
 //! invalidations when no request comes, and pings every second (which also keeps Redis's
@@ -47,7 +50,10 @@ use crate::{CacheLookup, Session, StoreError};
 
 pub use protocol::CONNECTION_NAME;
 
-type ReadResult = Result<Option<Session>, StoreError>;
+/// A session and its profile, as the cache holds them.
+pub(crate) type Cached = (Session, Option<String>);
+
+type ReadResult = Result<Option<Cached>, StoreError>;
 
 /// Shared by every clone of the store; the keeper holds only a weak reference.
 pub(crate) struct SessionCache {
@@ -137,8 +143,9 @@ impl SessionCache {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The session, from memory only, after applying whatever invalidations have arrived.
-    pub fn lookup(self: &Arc<Self>, session_id: &str) -> CacheLookup {
+    /// The session and its profile, from memory only, after applying whatever
+    /// invalidations have arrived.
+    pub fn lookup(self: &Arc<Self>, session_id: &str) -> CacheLookup<Cached> {
         self.start();
         let mut state = self.lock();
         self.drain(&mut state);
@@ -149,13 +156,13 @@ impl SessionCache {
             return CacheLookup::Off;
         }
         match state.entries.get(session_id, Instant::now()) {
-            Some(session) => CacheLookup::Hit(session),
+            Some(cached) => CacheLookup::Hit(cached),
             None => CacheLookup::Miss,
         }
     }
 
-    /// Reads a session on the tracking connection (one round trip), leaving an entry when
-    /// it has a token. `None` when the cache is off, or the connection was lost before
+    /// Reads a session and its profile on the tracking connection (one round trip),
+    /// leaving an entry when it has a token. `None` when the cache is off, or the connection was lost before
     /// answering: the caller reads Redis itself.
     pub async fn read(self: &Arc<Self>, session_id: &str) -> Option<ReadResult> {
         self.start();
@@ -374,9 +381,13 @@ fn apply(
             match protocol::session_read(&read.frames, read.sent) {
                 Ok(outcome) => {
                     if let (true, Some(session)) = (outcome.cacheable, &outcome.session) {
-                        entries.insert(&read.session_id, session, outcome.expires);
+                        let profile = outcome.profile.as_deref();
+                        entries.insert(&read.session_id, session, profile, outcome.expires);
                     }
-                    let _ = read.reply.send(Ok(outcome.session));
+                    let profile = outcome.profile;
+                    let _ = read
+                        .reply
+                        .send(Ok(outcome.session.map(|session| (session, profile))));
                     Ok(())
                 }
                 Err(code) => {

@@ -6,7 +6,7 @@ use deadpool_redis::redis;
 use redis_protocol::resp3::types::OwnedFrame;
 
 use super::link::Endpoint;
-use crate::keys::{checked_key, token_key, SESSION_KEY_PREFIX};
+use crate::keys::{checked_key, profile_key, token_key, SESSION_KEY_PREFIX};
 use crate::Session;
 
 /// Shown in `CLIENT LIST`, so operators (and tests) can tell it from the data connection.
@@ -51,15 +51,20 @@ pub(crate) fn ping() -> Vec<u8> {
 }
 
 /// Replies to [`read_session`].
-pub(crate) const READ_REPLIES: usize = 3;
+pub(crate) const READ_REPLIES: usize = 4;
 
-/// Token and marker, and how long each has left: three replies.
+/// Token, marker and profile, and how long each has left: four replies.
 pub(crate) fn read_session(session_id: &str) -> Vec<u8> {
-    let (token, checked) = (token_key(session_id), checked_key(session_id));
+    let (token, checked, profile) = (
+        token_key(session_id),
+        checked_key(session_id),
+        profile_key(session_id),
+    );
     let mut pipe = redis::pipe();
-    pipe.cmd("MGET").arg(&token).arg(&checked);
+    pipe.cmd("MGET").arg(&token).arg(&checked).arg(&profile);
     pipe.cmd("PTTL").arg(&token);
     pipe.cmd("PTTL").arg(&checked);
+    pipe.cmd("PTTL").arg(&profile);
     pipe.get_packed_pipeline()
 }
 
@@ -87,65 +92,78 @@ pub(crate) fn is_transient(code: &str) -> bool {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct SessionRead {
     pub session: Option<Session>,
-    /// When the entry must be gone: the earlier of the keys' expiries, counted from when
-    /// the read was sent. `None`: neither key has a TTL.
+    /// The session's profile, when it has one (only with a session).
+    pub profile: Option<String>,
+    /// When the entry must be gone: the earliest of the present keys' expiries, counted
+    /// from when the read was sent. `None`: no present key has a TTL.
     pub expires: Option<Instant>,
     /// Worth an entry: a session was found and its keys were still there for `PTTL`.
     pub cacheable: bool,
 }
 
-/// The three replies of [`read_session`], or the error code of the first error among them.
+/// The four replies of [`read_session`], or the error code of the first error among them.
 pub(crate) fn session_read(frames: &[OwnedFrame], sent: Instant) -> Result<SessionRead, String> {
     if let Some(code) = frames.iter().find_map(error_code) {
         return Err(code);
     }
-    let [values, token_ttl, checked_ttl] = frames else {
+    let [values, token_ttl, checked_ttl, profile_ttl] = frames else {
         return Err("wrong number of replies".into());
     };
     let OwnedFrame::Array { data: values, .. } = values else {
         return Err("MGET: not an array".into());
     };
-    let [token, checked] = values.as_slice() else {
-        return Err("MGET: not two values".into());
+    let [token, checked, profile] = values.as_slice() else {
+        return Err("MGET: not three values".into());
     };
-    let token = match token {
-        OwnedFrame::Null => None,
-        OwnedFrame::BlobString { data, .. } => {
-            Some(String::from_utf8(data.clone()).map_err(|_| "token: not UTF-8".to_string())?)
-        }
-        _ => return Err("MGET: unexpected token value".into()),
-    };
+    let token = text(token, "token")?;
     let checked = !matches!(checked, OwnedFrame::Null);
-    let (Some(token_ttl), Some(checked_ttl)) = (number(token_ttl), number(checked_ttl)) else {
+    let profile = text(profile, "profile")?;
+    let (Some(token_ttl), Some(checked_ttl), Some(profile_ttl)) =
+        (number(token_ttl), number(checked_ttl), number(profile_ttl))
+    else {
         return Err("PTTL: not a number".into());
     };
     let Some(token) = token else {
         return Ok(SessionRead {
             session: None,
+            profile: None,
             expires: None,
             cacheable: false,
         });
     };
+    // The TTLs of the keys the MGET found; a key it did not find has none to keep (one
+    // made since then has its invalidation on the way).
+    let present = [
+        Some(token_ttl),
+        checked.then_some(checked_ttl),
+        profile.is_some().then_some(profile_ttl),
+    ];
     // PTTL: -2 the key is gone (changed since the MGET: its invalidation follows), -1 no
     // TTL, else milliseconds left.
-    let gone = token_ttl == -2 || (checked && checked_ttl == -2);
-    let deadline = |ttl: i64| {
-        u64::try_from(ttl)
-            .ok()
-            .map(|ms| sent + Duration::from_millis(ms))
-    };
-    let expires = match (
-        deadline(token_ttl),
-        checked.then(|| deadline(checked_ttl)).flatten(),
-    ) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
+    let gone = present.contains(&Some(-2));
+    let expires = present
+        .into_iter()
+        .flatten()
+        .filter_map(|ttl| u64::try_from(ttl).ok())
+        .map(|ms| sent + Duration::from_millis(ms))
+        .min();
     Ok(SessionRead {
         session: Some(Session { token, checked }),
+        profile,
         expires,
         cacheable: !gone,
     })
+}
+
+/// A string value of the `MGET`, or `None` for a missing key.
+fn text(frame: &OwnedFrame, what: &str) -> Result<Option<String>, String> {
+    match frame {
+        OwnedFrame::Null => Ok(None),
+        OwnedFrame::BlobString { data, .. } => String::from_utf8(data.clone())
+            .map(Some)
+            .map_err(|_| format!("{what}: not UTF-8")),
+        _ => Err(format!("MGET: unexpected {what} value")),
+    }
 }
 
 fn number(frame: &OwnedFrame) -> Option<i64> {
@@ -213,9 +231,10 @@ mod tests {
     fn a_session_with_both_keys_expires_with_the_earlier() {
         let sent = Instant::now();
         let frames = [
-            frame(b"*2\r\n$3\r\ntok\r\n$7\r\nchecked\r\n"),
+            frame(b"*3\r\n$3\r\ntok\r\n$7\r\nchecked\r\n_\r\n"),
             frame(b":36000000\r\n"),
             frame(b":5000\r\n"),
+            frame(b":-2\r\n"),
         ];
         let read = session_read(&frames, sent).unwrap();
         assert_eq!(
@@ -230,11 +249,57 @@ mod tests {
     }
 
     #[test]
+    fn a_session_with_a_profile_keeps_it_and_expires_with_the_earliest_key() {
+        let sent = Instant::now();
+        let frames = [
+            frame(b"*3\r\n$3\r\ntok\r\n$7\r\nchecked\r\n$13\r\n{\"email\":\"a\"}\r\n"),
+            frame(b":36000000\r\n"),
+            frame(b":5000\r\n"),
+            frame(b":3000\r\n"),
+        ];
+        let read = session_read(&frames, sent).unwrap();
+        assert_eq!(
+            read.session,
+            Some(Session {
+                token: "tok".into(),
+                checked: true
+            })
+        );
+        assert_eq!(read.profile.as_deref(), Some("{\"email\":\"a\"}"));
+        assert_eq!(read.expires, Some(sent + Duration::from_millis(3000)));
+        assert!(read.cacheable);
+
+        // A profile gone between the MGET and its PTTL: answered, not cached.
+        let frames = [
+            frame(b"*3\r\n$3\r\ntok\r\n_\r\n$2\r\n{}\r\n"),
+            frame(b":36000000\r\n"),
+            frame(b":-2\r\n"),
+            frame(b":-2\r\n"),
+        ];
+        let read = session_read(&frames, sent).unwrap();
+        assert_eq!(read.profile.as_deref(), Some("{}"));
+        assert!(!read.cacheable);
+
+        // A profile that is not UTF-8 is a reply not understood.
+        let frames = [
+            frame(b"*3\r\n$3\r\ntok\r\n_\r\n$1\r\n\xff\r\n"),
+            frame(b":1\r\n"),
+            frame(b":-2\r\n"),
+            frame(b":1\r\n"),
+        ];
+        assert_eq!(
+            session_read(&frames, sent).unwrap_err(),
+            "profile: not UTF-8"
+        );
+    }
+
+    #[test]
     fn an_unchecked_session_expires_with_its_token() {
         let sent = Instant::now();
         let frames = [
-            frame(b"*2\r\n$3\r\ntok\r\n_\r\n"),
+            frame(b"*3\r\n$3\r\ntok\r\n_\r\n_\r\n"),
             frame(b":7000\r\n"),
+            frame(b":-2\r\n"),
             frame(b":-2\r\n"),
         ];
         let read = session_read(&frames, sent).unwrap();
@@ -246,9 +311,10 @@ mod tests {
     #[test]
     fn keys_without_ttl_have_no_deadline() {
         let r = read(&[
-            b"*2\r\n$1\r\nt\r\n$7\r\nchecked\r\n",
+            b"*3\r\n$1\r\nt\r\n$7\r\nchecked\r\n_\r\n",
             b":-1\r\n",
             b":-1\r\n",
+            b":-2\r\n",
         ])
         .unwrap();
         assert_eq!(r.expires, None);
@@ -257,7 +323,13 @@ mod tests {
 
     #[test]
     fn no_token_is_no_session_and_no_entry() {
-        let r = read(&[b"*2\r\n_\r\n$7\r\nchecked\r\n", b":-2\r\n", b":100\r\n"]).unwrap();
+        let r = read(&[
+            b"*3\r\n_\r\n$7\r\nchecked\r\n$2\r\n{}\r\n",
+            b":-2\r\n",
+            b":100\r\n",
+            b":100\r\n",
+        ])
+        .unwrap();
         assert_eq!(r.session, None);
         assert!(!r.cacheable);
     }
@@ -265,9 +337,10 @@ mod tests {
     #[test]
     fn a_key_gone_between_read_and_ttl_is_answered_but_not_cached() {
         let r = read(&[
-            b"*2\r\n$1\r\nt\r\n$7\r\nchecked\r\n",
+            b"*3\r\n$1\r\nt\r\n$7\r\nchecked\r\n_\r\n",
             b":-2\r\n",
             b":100\r\n",
+            b":-2\r\n",
         ])
         .unwrap();
         assert!(r.session.is_some());
@@ -278,6 +351,7 @@ mod tests {
     fn an_error_reply_is_its_code_only() {
         let err = read(&[
             b"-LOADING Redis is loading the dataset in memory\r\n",
+            b":1\r\n",
             b":1\r\n",
             b":1\r\n",
         ])
