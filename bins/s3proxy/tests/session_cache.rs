@@ -5,7 +5,7 @@
 mod common;
 
 use common::{login, stack};
-use session_store::{checked_key, token_key};
+use session_store::{checked_key, profile_key, token_key};
 use test_kit::{get_on, Browser, RedisOptions, Stack};
 use tokio::net::TcpStream;
 
@@ -193,4 +193,47 @@ async fn a_redis_refusing_tracking_is_said_once_and_served_without_cache() {
     let logs = stack.proxy.logs_with("no session cache").await;
     assert_eq!(logs.matches("no session cache").count(), 1, "{logs}");
     assert!(!logs.contains("session cache on"), "{logs}");
+}
+
+/// With access rules on, the session's profile is read with it: from the cache too, so a
+/// signed-in request still costs no Redis round trip; a change to the profile in Redis
+/// drops the entry.
+#[tokio::test]
+async fn with_access_rules_the_profile_comes_from_the_cache_too() {
+    let metrics_port = test_kit::free_port();
+    let stack = stack()
+        .env("ALLOWED_EMAIL_DOMAINS", "example.com")
+        .env("METRICS_PORT", &metrics_port.to_string())
+        .start()
+        .await;
+    stack.put_object("x.txt", b"x");
+    let cookie = login(&stack, &Browser::new()).await;
+    let id = session_of(&cookie);
+    let profile_key = profile_key(&id);
+    assert!(
+        stack.redis.get(&profile_key).await.is_some(),
+        "no profile kept"
+    );
+    let mut client = TcpStream::connect(("127.0.0.1", stack.proxy.port()))
+        .await
+        .unwrap();
+    let headers = [("Cookie", cookie.as_str())];
+    // The first request reads the session (and may find it cached already).
+    let page = get_on(&mut client, "/x.txt", &headers).await;
+    assert_eq!(page.status, 200, "{}", stack.proxy.logs());
+    let hit = "s3proxy_session_cache_lookups_total{result=\"hit\"}";
+    let hits_before = common::metric(metrics_port, hit).await;
+    for _ in 0..20 {
+        let page = get_on(&mut client, "/x.txt", &headers).await;
+        assert_eq!(page.status, 200, "{}", stack.proxy.logs());
+    }
+    assert_eq!(common::metric(metrics_port, hit).await - hits_before, 20);
+
+    // Another client changes the profile: the next request reads Redis, which now says
+    // the person is outside the allowed domain.
+    let mut other = stack.redis.connection().await;
+    let outsider = r#"{"emails":["someone@example.org"]}"#;
+    query(&mut other, &["SET", &profile_key, outsider]).await;
+    let page = get_on(&mut client, "/x.txt", &headers).await;
+    assert_eq!(page.status, 403, "{}", stack.proxy.logs());
 }
